@@ -1,0 +1,327 @@
+"""Model: a graph of layers (functional API) or a subclass with its own `call`, plus training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from nerve import backend
+from nerve.graph.graph import Graph
+from nerve.graph.node import KerasTensor
+from nerve.layers.input_layer import InputLayer
+from nerve.layers.layer import Layer
+from nerve.training import data_adapter
+from nerve.training.trainer import Trainer
+
+__all__ = ["Model"]
+
+
+class Model(Trainer, Layer):
+    """A model: layers wired together, with compile/fit/evaluate/predict.
+
+    Functional API: `Model(inputs, outputs)` from `nerve.Input` and layer calls
+    (several inputs and outputs; a layer called twice shares its weights).
+    Subclassing: derive from `Model`, create layers in `__init__` and write `call`.
+
+    Args:
+        inputs: a KerasTensor from `nerve.Input`, or a list/dict of them.
+        outputs: the KerasTensor(s) computed from `inputs`.
+        name: the model's name (default "functional", "functional_1", ...).
+        trainable: whether training updates its weights (default True).
+
+    Example:
+        >>> x = nerve.Input(shape=(28, 28))
+        >>> h = nerve.layers.Flatten()(x)
+        >>> h = nerve.layers.Dense(64, activation="swish")(h)
+        >>> y = nerve.layers.Dense(10, activation="softmax")(h)
+        >>> model = nerve.Model(x, y)
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, **kwargs: Any) -> None:
+        if inputs is not None and outputs is None or outputs is not None and inputs is None:
+            raise ValueError(
+                "A functional Model needs both inputs and outputs: Model(inputs=x, outputs=y). "
+                f"Received: inputs={inputs!r}, outputs={outputs!r}"
+            )
+        default = "functional" if inputs is not None else backend.to_snake_case(type(self).__name__)
+        if type(self).__name__ == "Model" and inputs is None:
+            default = "model"
+        super().__init__(name=name or backend.unique_name(default), **kwargs)
+        self._graph: Graph | None = None
+        self.history = None
+        if inputs is not None:
+            self._set_graph(Graph(inputs, outputs))
+
+    # ---------------------------------------------------------------- graph
+    def _set_graph(self, graph: Graph) -> None:
+        for key in list(self._modules):
+            del self._modules[key]
+        self._graph = graph
+        for layer in graph.layers:
+            self.add_module(_module_key(layer.name, self._modules), layer)
+        self.built = True
+        self._build_shape = backend.map_structure(lambda t: t.shape, graph.inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers, InputLayers included for functional models."""
+        if self._graph is not None:
+            return self._graph.layers
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """Return a layer by name or by index in `model.layers`.
+
+        Example:
+            >>> model.get_layer("dense_1").units
+        """
+        if index is not None:
+            if name is not None:
+                raise ValueError(f"Pass name or index to get_layer, not both. Received: name={name!r}, index={index}")
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Model '{self.name}' has {len(layers)} layers; index {index} is out of range.")
+            return layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No layer named '{name}' in model '{self.name}'. Its layers are: "
+                f"{[layer.name for layer in self.layers]}"
+            )
+        raise ValueError("get_layer needs a name or an index.")
+
+    @property
+    def inputs(self) -> list[KerasTensor] | None:
+        return self._graph.flat_inputs if self._graph is not None else None
+
+    @property
+    def outputs(self) -> list[KerasTensor] | None:
+        return self._graph.flat_outputs if self._graph is not None else None
+
+    @property
+    def input(self) -> Any:
+        if self._graph is None:
+            return super().input
+        return self._graph.inputs
+
+    @property
+    def output(self) -> Any:
+        if self._graph is None:
+            return super().output
+        return self._graph.outputs
+
+    @property
+    def input_shape(self) -> Any:
+        if self._graph is None:
+            return super().input_shape
+        shapes = [t.shape for t in self._graph.flat_inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        if self._graph is None:
+            return super().output_shape
+        shapes = [t.shape for t in self._graph.flat_outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _output_names(self) -> list[str]:
+        if self._graph is None:
+            return ["output"] if self._n_outputs <= 1 else [f"output_{i + 1}" for i in range(self._n_outputs)]
+        outputs = self._graph.outputs
+        if isinstance(outputs, dict):
+            return list(outputs)
+        return [t._history.layer.name for t in self._graph.flat_outputs]
+
+    _n_outputs = 1
+
+    def _output_shapes(self) -> list[Any]:
+        if self._graph is None:
+            return [None] * len(self._output_names())
+        return [t.shape for t in self._graph.flat_outputs]
+
+    # ---------------------------------------------------------------- running
+    def _flat_inputs(self, x: Any) -> list[torch.Tensor]:
+        assert self._graph is not None
+        expected = self._graph.flat_inputs
+        if isinstance(x, dict):
+            names = [t.name for t in expected]
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise ValueError(
+                    f"Model '{self.name}' takes inputs {names}; the dict given lacks {missing}. "
+                    f"Received keys: {sorted(x)}"
+                )
+            return [x[n] for n in names]
+        if isinstance(x, (list, tuple)):
+            if len(x) != len(expected):
+                raise ValueError(
+                    f"Model '{self.name}' has {len(expected)} inputs {[t.name for t in expected]}, "
+                    f"but {len(x)} arrays were given."
+                )
+            return list(x)
+        if len(expected) != 1:
+            raise ValueError(
+                f"Model '{self.name}' has {len(expected)} inputs {[t.name for t in expected]}; pass a list "
+                "or a dict of arrays, one per input."
+            )
+        return [x]
+
+    def _forward_flat(self, x: Any, training: bool) -> list[torch.Tensor]:
+        """Run the model on a batch; returns the outputs as a flat list."""
+        if self._graph is not None:
+            return self._graph.run(self._flat_inputs(x), training=training)
+        out = Layer.__call__(self, x, training=training)
+        flat = backend.flatten(out)
+        self._n_outputs = len(flat)
+        return flat
+
+    def _pack_outputs(self, flat: list[Any]) -> Any:
+        if self._graph is not None:
+            outputs = self._graph.outputs
+            if isinstance(outputs, dict):
+                return dict(zip(outputs, flat))
+            if isinstance(outputs, (list, tuple)):
+                return list(flat)
+        return flat[0] if len(flat) == 1 else list(flat)
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        if self._graph is None:
+            raise NotImplementedError(
+                f"Model '{self.name}' has no graph: create it with Model(inputs, outputs), use "
+                "Sequential, or subclass Model and define call()."
+            )
+        return self._pack_outputs(self._graph.run(self._flat_inputs(inputs), training=training))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._graph is None:
+            return super().compute_output_shape(input_shape)
+        shapes = [t.shape for t in self._graph.flat_outputs]
+        outputs = self._graph.outputs
+        if isinstance(outputs, dict):
+            return dict(zip(outputs, shapes))
+        return shapes[0] if isinstance(outputs, KerasTensor) else list(shapes)
+
+    def _check_input_shape(self, input_shape: Any) -> None:
+        if self._graph is None:
+            return
+        given = backend.flatten(input_shape) if not _is_shape_tuple(input_shape) else [input_shape]
+        given = [s for s in given] if given and _is_shape_tuple(given[0]) else [input_shape]
+        for kt, shape in zip(self._graph.flat_inputs, given):
+            _compare_shape(self, kt, shape)
+
+    def _build_from_data(self, data: Any) -> None:
+        """Build a model that has no input shape yet from the first data it sees."""
+        if self.built and self._graph is not None:
+            return
+        if isinstance(data, data_adapter.ArrayData):
+            sample = backend.map_structure(lambda t: t[:2], data.x)
+        else:
+            first = next(iter(data), None)
+            if first is None:
+                raise ValueError("The data yielded no batches, so the model cannot be built.")
+            sample = first[0]
+        self._build_from_sample(sample)
+
+    def _build_from_sample(self, sample: Any) -> None:
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            Layer.__call__(self, sample, training=False)
+        self.train(was_training)
+        self.built = True
+
+    def _check_inputs(self, x: Any) -> None:
+        if self._graph is None:
+            return
+        for kt, t in zip(self._graph.flat_inputs, self._flat_inputs(x)):
+            _compare_shape(self, kt, tuple(t.shape))
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        # A subclassed model's layers build themselves during its first call.
+        if not self.built:
+            self._build_shape = input_shape
+            self.built = True
+
+    def build(self, input_shape: Any = None) -> None:
+        """Build a subclassed model for inputs of `input_shape` by calling it on zeros."""
+        if self._graph is not None or input_shape is None:
+            self.built = True
+            return
+        shape = tuple(1 if d is None else d for d in input_shape)
+        self._build_from_sample(torch.zeros(shape, device=backend.get_device()))
+
+    # ---------------------------------------------------------------- user API
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: list[float] | None = None,
+        print_fn: Any = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range: Any = None,
+    ) -> None:
+        """Print Keras 3's summary table: layers, output shapes, parameter counts and sizes.
+
+        Args:
+            line_length: total width (default 88, or 108 for non-sequential graphs).
+            positions: relative column ends (default Keras's).
+            print_fn: function called with the whole summary text (default print).
+            expand_nested: also list the layers inside nested models.
+            show_trainable: add a column telling whether each layer is trainable.
+            layer_range: (first, last) layer names to show.
+        """
+        from nerve.utils.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        if self._graph is not None:
+            config["layers"] = [
+                {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers
+            ]
+        return config
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _module_key(name: str, existing: dict) -> str:
+    key = name.replace(".", "_")
+    base, i = key, 1
+    while key in existing:
+        key = f"{base}_{i}"
+        i += 1
+    return key
+
+
+def _is_shape_tuple(x: Any) -> bool:
+    return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _compare_shape(model: Model, kt: KerasTensor, shape: tuple) -> None:
+    expected = kt.shape
+    ok = len(expected) == len(shape) and all(e is None or e == s for e, s in zip(expected[1:], shape[1:]))
+    if ok:
+        return
+    consumer = None
+    for layer in model.layers:
+        for node in layer._inbound_nodes:
+            if any(t is kt for t in node.input_tensors) and not isinstance(layer, InputLayer):
+                consumer = layer
+                break
+        if consumer is not None:
+            break
+    where = f"layer '{consumer.name}' ({type(consumer).__name__})" if consumer is not None else f"input '{kt.name}'"
+    hint = ""
+    if len(shape) > len(expected) and len(expected) == 2:
+        hint = " Add a Flatten() layer first, or reshape the data to (n, %d)." % int(np.prod(shape[1:]))
+    raise ValueError(
+        f"Input '{kt.name}' of model '{model.name}' is incompatible with {where}: expected shape "
+        f"{expected}, received data of shape {tuple(shape)}.{hint}"
+    )

@@ -1,0 +1,290 @@
+"""Turn what users pass to fit/evaluate/predict into batches of device tensors.
+
+Arrays (numpy, torch, lists, dicts of them) are checked and moved to the
+device once; each epoch then shuffles indices on the device and gathers
+batches there, so no data crosses from host to device per step. Iterables
+(DataLoaders, generators, lists of batches) are read batch by batch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from nerve import backend
+
+__all__ = ["ArrayData", "IterableData", "adapt", "train_validation_split", "unpack"]
+
+Batch = tuple[Any, Any, Any]
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, torch.Tensor, list, tuple, backend.Variable)) or np.isscalar(x)
+
+
+def _to_tensor(x: Any, device: torch.device, what: str) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        arr = np.asarray(x)
+        if arr.dtype == object or arr.dtype.kind in "USVO":
+            sample = repr(arr.flat[0]) if arr.size else "nothing"
+            raise TypeError(
+                f"{what} must hold numbers, but it holds {arr.dtype} values (first one: {sample}). "
+                "Convert text or categories to numbers first, e.g. with np.asarray(data, dtype='float32') "
+                "or a label encoding."
+            )
+        if arr.dtype == np.float64:
+            arr = arr.astype(backend.floatx())
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.dtype in (torch.uint8, torch.int8, torch.int16) and what.startswith("x"):
+        # Keras casts integer images to floatx; values are not rescaled.
+        t = t.to(backend.standardize_dtype(backend.floatx()))
+    elif t.dtype == torch.float64:
+        t = t.to(backend.standardize_dtype(backend.floatx()))
+    elif t.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32) and not what.startswith("x"):
+        t = t.long()
+    if t.dim() == 0:
+        raise ValueError(f"{what} must have a batch dimension. Received: a scalar {t.item()!r}")
+    return t.to(device, non_blocking=True)
+
+
+def _structure_to_tensors(structure: Any, device: torch.device, what: str) -> Any:
+    if structure is None:
+        return None
+    if isinstance(structure, dict):
+        return {k: _structure_to_tensors(v, device, f"{what}[{k!r}]") for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)) and structure and _is_nested(structure):
+        return type(structure)(
+            _structure_to_tensors(v, device, f"{what}[{i}]") for i, v in enumerate(structure)
+        )
+    return _to_tensor(structure, device, what)
+
+
+def _is_nested(seq: list | tuple) -> bool:
+    """A list of arrays (several inputs) rather than an array written as a list."""
+    return all(isinstance(v, (np.ndarray, torch.Tensor, dict)) or (isinstance(v, (list, tuple)) and
+               v and isinstance(v[0], (np.ndarray, torch.Tensor))) for v in seq) and not all(
+        isinstance(v, (np.ndarray, torch.Tensor)) and v.ndim == 0 for v in seq)
+
+
+def unpack(data: Any) -> Batch:
+    """Split a batch `(x,)`, `(x, y)` or `(x, y, sample_weight)` into its parts."""
+    if isinstance(data, (list, tuple)) and not isinstance(data, torch.Tensor):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data[0], data[1], data[2]
+        raise ValueError(
+            "Each batch must be x, (x,), (x, y) or (x, y, sample_weight). "
+            f"Received: a sequence of length {len(data)}"
+        )
+    return data, None, None
+
+
+def _num_samples(tensors: list[torch.Tensor], names: list[str]) -> int:
+    sizes = {name: int(t.shape[0]) for t, name in zip(tensors, names)}
+    if len(set(sizes.values())) > 1:
+        detail = ", ".join(f"{name}: {n}" for name, n in sizes.items())
+        raise ValueError(
+            "All arrays must have the same number of samples (first dimension). "
+            f"Received: {detail}. Make x, y and sample_weight the same length."
+        )
+    n = next(iter(sizes.values()))
+    if n == 0:
+        raise ValueError(
+            f"The data is empty (0 samples in {names[0]}). Pass at least one sample to fit/evaluate/predict."
+        )
+    return n
+
+
+class ArrayData:
+    """In-memory data on the device, batched by slicing or index gathering.
+
+    Args:
+        x, y, sample_weight: arrays or nested lists/dicts of arrays.
+        batch_size: samples per batch (default 32).
+        shuffle: True (every epoch), False, or "batch" (shuffle whole batches).
+        device: where the tensors live (default the backend's device).
+    """
+
+    def __init__(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        batch_size: int | None = 32,
+        shuffle: bool | str = False,
+        device: torch.device | None = None,
+    ) -> None:
+        device = device or backend.get_device()
+        self.x = _structure_to_tensors(x, device, "x")
+        self.y = _structure_to_tensors(y, device, "y")
+        self.sample_weight = _structure_to_tensors(sample_weight, device, "sample_weight")
+        parts = [("x", self.x), ("y", self.y), ("sample_weight", self.sample_weight)]
+        tensors, names = [], []
+        for label, part in parts:
+            for i, t in enumerate(backend.flatten(part)):
+                if t is not None:
+                    tensors.append(t)
+                    names.append(label if len(backend.flatten(part)) == 1 else f"{label}[{i}]")
+        self.num_samples = _num_samples(tensors, names)
+        self.batch_size = _check_batch_size(batch_size)
+        self.shuffle = shuffle
+        self.device = device
+
+    @property
+    def steps(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def _take(self, index: torch.Tensor | slice) -> Batch:
+        def take(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            if isinstance(index, slice):
+                return t[index]
+            return t.index_select(0, index)
+
+        return (
+            backend.map_structure(take, self.x),
+            backend.map_structure(take, self.y),
+            backend.map_structure(take, self.sample_weight),
+        )
+
+    def __iter__(self) -> Iterator[Batch]:
+        n, bs = self.num_samples, self.batch_size
+        if not self.shuffle:
+            for start in range(0, n, bs):
+                yield self._take(slice(start, start + bs))
+            return
+        if self.shuffle == "batch":
+            order = torch.randperm(self.steps, device="cpu").tolist()
+            for b in order:
+                yield self._take(slice(b * bs, (b + 1) * bs))
+            return
+        perm = torch.randperm(n, device=self.device)
+        for start in range(0, n, bs):
+            yield self._take(perm[start:start + bs])
+
+    def __len__(self) -> int:
+        return self.steps
+
+
+class IterableData:
+    """Batches read from an iterable (a DataLoader, generator or list of batches).
+
+    Each item is `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`; its parts are
+    moved to the device as they come. A re-iterable source (DataLoader, list)
+    restarts every epoch; a one-shot generator is read until exhausted, or for
+    `steps` batches per epoch when `steps` is given.
+    """
+
+    def __init__(self, source: Iterable, steps: int | None = None, device: torch.device | None = None) -> None:
+        self.source = source
+        self.device = device or backend.get_device()
+        self._iterator: Iterator | None = None
+        self._steps = steps
+        self._reiterable = not isinstance(source, Iterator)
+
+    @property
+    def steps(self) -> int | None:
+        if self._steps is not None:
+            return self._steps
+        try:
+            return len(self.source)  # type: ignore[arg-type]
+        except TypeError:
+            return None
+
+    def __len__(self) -> int:
+        return self.steps or 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        if self._reiterable or self._iterator is None:
+            self._iterator = iter(self.source)
+        count = 0
+        while self._steps is None or count < self._steps:
+            try:
+                item = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                return
+            x, y, sw = unpack(item)
+            yield (
+                _structure_to_tensors(x, self.device, "x"),
+                _structure_to_tensors(y, self.device, "y"),
+                _structure_to_tensors(sw, self.device, "sample_weight"),
+            )
+            count += 1
+
+
+def _check_batch_size(batch_size: Any) -> int:
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+def is_iterable_source(x: Any) -> bool:
+    """True for DataLoaders, generators and other batch iterables (not arrays)."""
+    if x is None or _is_array(x) or isinstance(x, dict):
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def adapt(
+    x: Any,
+    y: Any = None,
+    sample_weight: Any = None,
+    batch_size: int | None = None,
+    shuffle: bool | str = False,
+    steps: int | None = None,
+    device: torch.device | None = None,
+) -> ArrayData | IterableData:
+    """Pick the adapter for `x`: arrays become ArrayData, iterables IterableData."""
+    if is_iterable_source(x):
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                "When x is a DataLoader, generator or other iterable of batches, it must yield "
+                "the targets too; do not pass y or sample_weight separately. "
+                f"Received: y of type {type(y).__name__}"
+            )
+        if batch_size is not None and not hasattr(x, "batch_size"):
+            _check_batch_size(batch_size)
+        return IterableData(x, steps=steps, device=device)
+    if x is None:
+        raise ValueError("No data: x is None. Pass input data to fit/evaluate/predict.")
+    return ArrayData(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device)
+
+
+def train_validation_split(data: ArrayData, validation_split: float) -> tuple[ArrayData, ArrayData]:
+    """Split off the last `validation_split` fraction, before any shuffling (Keras's rule)."""
+    if not isinstance(validation_split, (int, float)) or not 0 < validation_split < 1:
+        raise ValueError(
+            f"validation_split must be a number strictly between 0 and 1. Received: validation_split={validation_split!r}"
+        )
+    n = data.num_samples
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"validation_split={validation_split} leaves no samples for "
+            f"{'training' if split_at == 0 else 'validation'} with {n} samples. "
+            "Use more data or a different fraction."
+        )
+
+    def part(start: int, end: int) -> ArrayData:
+        new = ArrayData.__new__(ArrayData)
+        take = lambda t: None if t is None else t[start:end]  # noqa: E731
+        new.x = backend.map_structure(take, data.x)
+        new.y = backend.map_structure(take, data.y)
+        new.sample_weight = backend.map_structure(take, data.sample_weight)
+        new.num_samples = end - start
+        new.batch_size, new.shuffle, new.device = data.batch_size, data.shuffle, data.device
+        return new
+
+    return part(0, split_at), part(split_at, n)

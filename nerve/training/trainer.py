@@ -1,0 +1,686 @@
+"""The Trainer: compile, fit, evaluate and predict — the one training loop of nerve.
+
+`Model` inherits from `Trainer`. The loop keeps everything on the device:
+data is moved once, batches are gathered there, the loss and metrics are
+accumulated there, and values are read back to the host only when a progress
+bar redraws or an epoch ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from nerve import backend
+from nerve import optimizers as optimizers_module
+from nerve.callbacks.callback_list import CallbackList
+from nerve.callbacks.history import History
+from nerve.callbacks.progbar_logger import ProgbarLogger
+from nerve.training import data_adapter
+from nerve.training.compile_utils import CompiledLoss, CompiledMetrics
+
+if TYPE_CHECKING:
+    from nerve.models.model import Model
+
+__all__ = ["Trainer"]
+
+
+class LazyLogs(MutableMapping):
+    """Batch logs that read device values only when a callback looks at them."""
+
+    def __init__(self, produce: Callable[[], dict[str, Any]]) -> None:
+        self._produce = produce
+        self._values: dict[str, Any] | None = None
+
+    def _data(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = {k: _to_float(v) for k, v in self._produce().items()}
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return repr(self._data())
+
+
+def _to_float(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
+    return value
+
+
+def _resolve_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+class Trainer:
+    """Training, evaluation and prediction for `Model` (mixed in; not used alone)."""
+
+    compiled: bool = False
+    optimizer: Any = None
+    stop_training: bool = False
+
+    # ---------------------------------------------------------------- compile
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
+    ) -> None:
+        """Configure the model for training.
+
+        Args:
+            optimizer: name or optimizer instance (default "rmsprop", as in Keras).
+            loss: a loss name, function or Loss object; a list or dict for
+                several outputs.
+            loss_weights: optional list or dict of scalar weights per output.
+            metrics: a metric, a list of metrics, a list of lists or a dict by
+                output name. A single string (`metrics="accuracy"`) and the
+                function `nerve.metrics.accuracy` are accepted too (Keras 3
+                refuses both); "accuracy" becomes binary, sparse or categorical
+                accuracy from the shapes of labels and outputs.
+            weighted_metrics: metrics that use `sample_weight` / `class_weight`.
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
+                accepted for Keras compatibility; nerve always runs eagerly on torch.
+
+        Example:
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+            ...               metrics=["accuracy"])
+        """
+        self.optimizer = optimizers_module.get(optimizer)
+        _check_names(loss, metrics, weighted_metrics)
+        self.loss = loss
+        self._compile_args = {
+            "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
+        self._compiled_loss: CompiledLoss | None = None
+        self._compiled_metrics: CompiledMetrics | None = None
+        self._optimizer_params: list[torch.nn.Parameter] | None = None
+        self.compiled = True
+        if loss is not None and self.built:
+            self._make_compiled_objects()
+
+    def _make_compiled_objects(self) -> None:
+        names = self._output_names()
+        if self._compiled_loss is None:
+            args = self._compile_args
+            if args["loss"] is None:
+                raise ValueError(
+                    "compile() was called without a loss, so the model cannot be trained or evaluated. "
+                    "Call model.compile(optimizer=..., loss=...) with a loss, e.g. loss='mse'."
+                )
+            self._compiled_loss = CompiledLoss(args["loss"], args["loss_weights"], names)
+            self._compiled_metrics = CompiledMetrics(args["metrics"], args["weighted_metrics"], names)
+
+    def _assert_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call compile() before {method}(). "
+                "For example: model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                "metrics=['accuracy'])"
+            )
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """Names of the values `evaluate` returns: 'loss' first, then the metrics."""
+        if self._compiled_loss is None:
+            return ["loss"] if self.compiled else []
+        names = self._compiled_loss.names()
+        if self._compiled_metrics is not None:
+            names += [k for k, _ in self._compiled_metrics.named()]
+        return names
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The metric objects the model tracks (after the first batch)."""
+        if self._compiled_metrics is None:
+            return []
+        return [m for _, m in self._compiled_metrics.named()]
+
+    def reset_metrics(self) -> None:
+        """Reset the running loss and metric averages."""
+        if self._compiled_loss is not None:
+            self._compiled_loss.reset_state()
+        if self._compiled_metrics is not None:
+            self._compiled_metrics.reset_state()
+
+    # ---------------------------------------------------------------- data
+    def _device_for_data(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return backend.get_device()
+
+    def _flat_targets(self, y: Any) -> list[Any]:
+        names = self._output_names()
+        if y is None:
+            return [None] * len(names)
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(names))
+            if unknown:
+                raise ValueError(f"Targets given for unknown outputs {unknown}; the model's outputs are {names}.")
+            return [y.get(n) for n in names]
+        if isinstance(y, (list, tuple)):
+            if len(y) != len(names):
+                raise ValueError(
+                    f"The model has {len(names)} outputs {names}, but y holds {len(y)} arrays. "
+                    "Pass one target array per output (a list in output order, or a dict by output name)."
+                )
+            return list(y)
+        if len(names) != 1:
+            raise ValueError(
+                f"The model has {len(names)} outputs {names}, but y is a single array. "
+                "Pass a list or a dict with one target array per output."
+            )
+        return [y]
+
+    def _flat_weights(self, sw: Any) -> list[Any]:
+        n = len(self._output_names())
+        if sw is None:
+            return [None] * n
+        if isinstance(sw, dict):
+            return [sw.get(name) for name in self._output_names()]
+        if isinstance(sw, (list, tuple)):
+            return list(sw)
+        return [sw] * n
+
+    def _prepare(self, data: data_adapter.ArrayData | data_adapter.IterableData, method: str) -> None:
+        """Build the model and compiled objects, and check the data, before any step."""
+        self._build_from_data(data)
+        self._make_compiled_objects()
+        if isinstance(data, data_adapter.ArrayData):
+            self._check_data(data, method)
+
+    def _check_data(self, data: data_adapter.ArrayData, method: str) -> None:
+        self._check_inputs(data.x)
+        if data.y is None:
+            return
+        assert self._compiled_loss is not None
+        targets = self._flat_targets(data.y)
+        for i, (fn, y, shape) in enumerate(zip(self._compiled_loss.fns, targets, self._output_shapes())):
+            if fn is None or y is None or shape is None:
+                continue
+            _check_targets(fn, y, shape, self._output_names()[i])
+
+    def _apply_class_weight(self, data: data_adapter.ArrayData, class_weight: dict) -> None:
+        if len(self._output_names()) != 1:
+            raise ValueError("class_weight is only supported for models with a single output; use sample_weight.")
+        y = data.y
+        if y.dim() > 1 and y.shape[-1] > 1:
+            labels = y.argmax(-1)
+        else:
+            labels = y.reshape(y.shape[0], -1)[:, 0].long()
+        top = int(labels.max().item()) + 1
+        table = torch.ones(max(top, max(int(k) for k in class_weight) + 1), device=y.device)
+        for k, w in class_weight.items():
+            table[int(k)] = float(w)
+        weights = table[labels]
+        data.sample_weight = weights if data.sample_weight is None else data.sample_weight * weights
+
+    # ---------------------------------------------------------------- steps
+    def _regularization_loss(self) -> torch.Tensor | None:
+        terms = [reg(var.value) for var, reg in self._regularized]
+        for layer in self._activity_layers:
+            terms.extend(layer._activity_losses)
+        if not terms:
+            return None
+        return torch.stack([t.reshape(()) for t in terms]).sum()
+
+    def _collect_regularizers(self) -> None:
+        from nerve.layers.layer import Layer
+
+        self._regularized = []
+        self._activity_layers = []
+        self._constrained = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                self._regularized.extend(module._weight_regularizers)
+                if module.activity_regularizer is not None:
+                    self._activity_layers.append(module)
+                for var in module._trainable_vars + module._non_trainable_vars:
+                    if getattr(var, "constraint", None) is not None:
+                        self._constrained.append(var)
+
+    def _loss_and_outputs(self, x: Any, y: Any, sw: Any, training: bool) -> tuple[torch.Tensor, list, list, list]:
+        y_pred = self._forward_flat(x, training=training)
+        ys = self._flat_targets(y)
+        sws = self._flat_weights(sw)
+        assert self._compiled_loss is not None and self._compiled_metrics is not None
+        loss = self._compiled_loss(ys, y_pred, sws)
+        reg = self._regularization_loss()
+        if reg is not None:
+            loss = loss + reg
+        if not self._compiled_metrics.built:
+            self._compiled_metrics.build(ys, y_pred, self._compiled_loss.fns)
+        return loss, y_pred, ys, sws
+
+    def _train_step(self, x: Any, y: Any, sw: Any) -> None:
+        loss, y_pred, ys, sws = self._loss_and_outputs(x, y, sw, training=True)
+        loss.backward()
+        self.optimizer.step()
+        if self._constrained:
+            with torch.no_grad():
+                for var in self._constrained:
+                    var.value.copy_(var.constraint(var.value))
+        n = int(y_pred[0].shape[0])
+        self._compiled_loss.track_total(loss, n)
+        self._compiled_metrics.update(ys, y_pred, sws)
+
+    def _test_step(self, x: Any, y: Any, sw: Any) -> None:
+        loss, y_pred, ys, sws = self._loss_and_outputs(x, y, sw, training=False)
+        self._compiled_loss.track_total(loss, int(y_pred[0].shape[0]))
+        self._compiled_metrics.update(ys, y_pred, sws)
+
+    def _current_logs(self) -> dict[str, torch.Tensor]:
+        logs: dict[str, torch.Tensor] = {}
+        if self._compiled_loss is not None:
+            for tracker in self._compiled_loss.all_trackers():
+                logs[tracker.name] = tracker.result()
+        if self._compiled_metrics is not None:
+            for key, metric in self._compiled_metrics.named():
+                logs[key] = metric.result()
+        return dict(sorted(logs.items()))
+
+    def _read_logs(self) -> dict[str, Any]:
+        return {k: _to_float(v) for k, v in self._current_logs().items()}
+
+    def _prepare_optimizer(self) -> None:
+        params = [v.value for v in self.trainable_weights]
+        if self._optimizer_params is None or [id(p) for p in params] != [id(p) for p in self._optimizer_params]:
+            self.optimizer.build(params)
+            self._optimizer_params = params
+        for p in params:
+            p.grad = None
+
+    def _make_callbacks(self, callbacks: Any, verbose: int, epochs: int, steps: int | None) -> CallbackList:
+        user = list(callbacks or [])
+        if not any(isinstance(cb, History) for cb in user):
+            user.insert(0, History())
+        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in user):
+            user.append(ProgbarLogger(verbose=verbose))
+        return CallbackList(user, model=self, epochs=epochs, steps=steps, verbose=verbose)
+
+    # ---------------------------------------------------------------- fit
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: list | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool | str = True,
+        class_weight: dict | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+    ) -> History:
+        """Train the model for `epochs` passes over the data; returns a History.
+
+        Args:
+            x: inputs: an array (numpy, torch, list), a list or dict of arrays
+                for several inputs, or an iterable/DataLoader of `(x, y)` batches.
+            y: targets, like `x` (omit when `x` yields batches).
+            batch_size: samples per step (default 32).
+            epochs: index of the last epoch (default 1).
+            verbose: "auto" (=1), 0 silent, 1 progress bar, 2 one line per epoch.
+            callbacks: list of `nerve.callbacks.Callback`.
+            validation_split: fraction in (0, 1) of the data, taken from the
+                end before shuffling, used only for validation.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight)`
+                or an iterable of batches; takes precedence over validation_split.
+            shuffle: shuffle the training samples each epoch (default True).
+            class_weight: dict {class index: weight} scaling each sample's loss.
+            sample_weight: array of per-sample loss weights.
+            initial_epoch: epoch to start from (to resume a run; default 0).
+            steps_per_epoch: batches per epoch (default: the whole data).
+            validation_steps: batches per validation pass (default: all).
+            validation_batch_size: batch size for validation (default batch_size).
+            validation_freq: validate every this many epochs (default 1).
+
+        Returns:
+            A `History` whose `.history` maps `loss`, the metrics and their
+            `val_` versions to one value per epoch (batch-size weighted averages).
+
+        Example:
+            >>> history = model.fit(x_train, y_train, epochs=20, batch_size=128,
+            ...                     validation_split=0.2)
+        """
+        self._assert_compiled("fit")
+        verbose = _resolve_verbose(verbose)
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer. Received: epochs={epochs!r}")
+        cap = os.environ.get("NERVE_MAX_EPOCHS")
+        if cap:
+            # Smoke-test switch: run tutorial scripts unchanged but short.
+            epochs = min(int(epochs), int(initial_epoch) + int(cap))
+        device = self._device_for_data()
+        data = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                                  steps=steps_per_epoch, device=device)
+        val_data = None
+        if validation_data is not None:
+            vx, vy, vsw = data_adapter.unpack(validation_data) if not data_adapter.is_iterable_source(
+                validation_data) else (validation_data, None, None)
+            val_data = data_adapter.adapt(vx, vy, vsw, batch_size=validation_batch_size or batch_size,
+                                          steps=validation_steps, device=device)
+        elif validation_split:
+            if not isinstance(data, data_adapter.ArrayData):
+                raise ValueError(
+                    "validation_split only works with arrays; with a DataLoader or generator, "
+                    "pass validation_data instead."
+                )
+            data, val_data = data_adapter.train_validation_split(data, validation_split)
+            if validation_batch_size:
+                val_data.batch_size = data_adapter._check_batch_size(validation_batch_size)
+            val_data.shuffle = False
+        self._prepare(data, "fit")
+        if val_data is not None and isinstance(val_data, data_adapter.ArrayData):
+            self._check_data(val_data, "fit")
+        if class_weight:
+            if not isinstance(data, data_adapter.ArrayData):
+                raise ValueError("class_weight needs array data; weight the batches of your iterable instead.")
+            self._apply_class_weight(data, class_weight)
+        self._collect_regularizers()
+        self._prepare_optimizer()
+
+        cbs = self._make_callbacks(callbacks, verbose, epochs, data.steps)
+        want_begin = cbs.wants("on_train_batch_begin")
+        want_end = cbs.wants("on_train_batch_end")
+        self.stop_training = False
+        epoch_logs: dict[str, Any] = {}
+        cbs.on_train_begin()
+        try:
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                cbs.on_epoch_begin(epoch)
+                self.train()
+                for step, (bx, by, bsw) in enumerate(data):
+                    if want_begin:
+                        cbs.on_train_batch_begin(step)
+                    self._train_step(bx, by, bsw)
+                    if want_end:
+                        cbs.on_train_batch_end(step, LazyLogs(self._current_logs))
+                    if self.stop_training:
+                        break
+                epoch_logs = self._read_logs()
+                if val_data is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_loop(val_data, cbs)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+        finally:
+            self.eval()
+        cbs.on_train_end(epoch_logs)
+        history = next(cb for cb in cbs if isinstance(cb, History))
+        self.history = history
+        return history
+
+    # ---------------------------------------------------------------- evaluate
+    def _evaluate_loop(self, data: Any, cbs: CallbackList) -> dict[str, Any]:
+        self.reset_metrics()
+        self.eval()
+        want_begin = cbs.wants("on_test_batch_begin")
+        want_end = cbs.wants("on_test_batch_end")
+        cbs.on_test_begin()
+        with torch.no_grad():
+            for step, (bx, by, bsw) in enumerate(data):
+                if want_begin:
+                    cbs.on_test_batch_begin(step)
+                if by is None:
+                    raise ValueError("evaluate needs targets: pass y, or batches of (x, y).")
+                self._test_step(bx, by, bsw)
+                if want_end:
+                    cbs.on_test_batch_end(step, LazyLogs(self._current_logs))
+        logs = self._read_logs()
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list | None = None,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
+        """Compute the loss and metrics on data, in inference mode.
+
+        Args:
+            x, y, sample_weight: as in `fit`.
+            batch_size: samples per batch (default 32).
+            verbose: "auto" (=1), 0 or 1.
+            steps: number of batches (default: all the data).
+            callbacks: callbacks receiving the `on_test_*` hooks.
+            return_dict: return `{name: value}` instead of a list.
+
+        Returns:
+            The loss alone if there are no metrics, else `[loss, *metrics]`
+            in `model.metrics_names` order, or a dict with `return_dict=True`.
+
+        Example:
+            >>> loss, accuracy = model.evaluate(x_test, y_test)
+        """
+        self._assert_compiled("evaluate")
+        verbose = _resolve_verbose(verbose)
+        data = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, steps=steps,
+                                  device=self._device_for_data())
+        self._prepare(data, "evaluate")
+        self._collect_regularizers()
+        cbs = CallbackList(
+            list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else []),
+            model=self, epochs=1, steps=data.steps, verbose=verbose,
+        )
+        logs = self._evaluate_loop(data, cbs)
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names if name in logs]
+        return values[0] if len(values) == 1 else values
+
+    # ---------------------------------------------------------------- predict
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> Any:
+        """Return the model's outputs for `x` as numpy arrays, in inference mode.
+
+        Args:
+            x: inputs as in `fit` (targets in batches are ignored).
+            batch_size: samples per batch (default 32).
+            verbose: "auto" (=1), 0 or 1.
+            steps: number of batches (default: all the data).
+            callbacks: callbacks receiving the `on_predict_*` hooks.
+
+        Returns:
+            One array for a single-output model; a list (or dict) for several outputs.
+
+        Example:
+            >>> probabilities = model.predict(x_test)
+            >>> classes = probabilities.argmax(axis=1)
+        """
+        verbose = _resolve_verbose(verbose)
+        data = data_adapter.adapt(x, batch_size=batch_size, steps=steps, device=self._device_for_data())
+        self._build_from_data(data)
+        if isinstance(data, data_adapter.ArrayData):
+            self._check_inputs(data.x)
+        cbs = CallbackList(
+            list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else []),
+            model=self, epochs=1, steps=data.steps, verbose=verbose,
+        )
+        want_begin = cbs.wants("on_predict_batch_begin")
+        want_end = cbs.wants("on_predict_batch_end")
+        chunks: list[list[torch.Tensor]] = []
+        self.eval()
+        cbs.on_predict_begin()
+        with torch.no_grad():
+            for step, (bx, _, _) in enumerate(data):
+                if want_begin:
+                    cbs.on_predict_batch_begin(step)
+                outs = [o.detach() for o in self._forward_flat(bx, training=False)]
+                chunks.append(outs)
+                if want_end:
+                    cbs.on_predict_batch_end(step, {"outputs": outs if len(outs) > 1 else outs[0]})
+        cbs.on_predict_end()
+        if not chunks:
+            raise ValueError("predict received no batches; the data is empty.")
+        flat = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
+        return self._pack_outputs(flat)
+
+    # ---------------------------------------------------------------- on batch
+    def train_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
+        """Run one optimizer step on one batch; returns its loss and metrics.
+
+        Example:
+            >>> loss, acc = model.train_on_batch(x_batch, y_batch)
+        """
+        self._assert_compiled("train_on_batch")
+        data = data_adapter.ArrayData(x, y, sample_weight, batch_size=None, device=self._device_for_data())
+        data.batch_size = data.num_samples
+        self._prepare(data, "train_on_batch")
+        if class_weight:
+            self._apply_class_weight(data, class_weight)
+        self._collect_regularizers()
+        self._prepare_optimizer()
+        self.reset_metrics()
+        self.train()
+        self._train_step(data.x, data.y, data.sample_weight)
+        self.eval()
+        return self._batch_result(return_dict)
+
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> float | list[float] | dict[str, float]:
+        """Compute the loss and metrics of one batch, without training."""
+        self._assert_compiled("test_on_batch")
+        data = data_adapter.ArrayData(x, y, sample_weight, batch_size=None, device=self._device_for_data())
+        self._prepare(data, "test_on_batch")
+        self._collect_regularizers()
+        self.reset_metrics()
+        self.eval()
+        with torch.no_grad():
+            self._test_step(data.x, data.y, data.sample_weight)
+        return self._batch_result(return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """Return the outputs for one batch as numpy arrays."""
+        return self.predict(x, batch_size=None if not hasattr(x, "__len__") else max(len(x), 1)
+                            if not isinstance(x, (list, tuple, dict)) else None, verbose=0)
+
+    def _batch_result(self, return_dict: bool) -> Any:
+        logs = self._read_logs()
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names if name in logs]
+        return values[0] if len(values) == 1 else values
+
+
+def _check_names(loss: Any, metrics: Any, weighted_metrics: Any) -> None:
+    """Resolve every loss and metric name once at compile time, so typos fail early."""
+    from nerve import losses as losses_module
+    from nerve import metrics as metrics_module
+    from nerve.training.compile_utils import _is_accuracy, _is_crossentropy
+
+    for spec in backend.flatten(loss):
+        if spec is not None:
+            losses_module.get(spec)
+    for spec in backend.flatten([metrics, weighted_metrics]):
+        if isinstance(spec, str) and not (_is_accuracy(spec) or _is_crossentropy(spec)):
+            metrics_module.get(spec)
+
+
+def _check_targets(fn: Any, y: torch.Tensor, out_shape: tuple, output_name: str) -> None:
+    """Refuse labels that do not fit the loss and the output, before any step."""
+    from nerve.training.compile_utils import _loss_name
+
+    name = _loss_name(fn)
+    units = out_shape[-1] if out_shape else None
+    if name == "sparse_categorical_crossentropy":
+        if y.is_floating_point():
+            if y.dim() >= 2 and y.shape[-1] > 1 and y.shape[-1] == units:
+                raise ValueError(
+                    f"Output '{output_name}': the labels look one-hot encoded (shape {tuple(y.shape)}), "
+                    "but the loss is sparse_categorical_crossentropy, which expects integer class "
+                    "indices. Use loss='categorical_crossentropy' for one-hot labels, or pass "
+                    "y.argmax(axis=-1)."
+                )
+            if bool((y != y.round()).any()):
+                raise ValueError(
+                    f"Output '{output_name}': sparse_categorical_crossentropy expects integer class "
+                    f"labels, but y holds non-integer values such as {y[y != y.round()][0].item()!r}."
+                )
+        if y.dim() >= 2 and y.shape[-1] > 1:
+            raise ValueError(
+                f"Output '{output_name}': sparse_categorical_crossentropy expects one integer label per "
+                f"sample (shape (n,) or (n, 1)), received labels of shape {tuple(y.shape)}. For one-hot "
+                "labels use loss='categorical_crossentropy'."
+            )
+        if units is not None and y.numel():
+            low, high = int(y.min().item()), int(y.max().item())
+            if low < 0 or high >= units:
+                bad = low if low < 0 else high
+                raise ValueError(
+                    f"Output '{output_name}': label {bad} is outside the valid range [0, {units - 1}] for "
+                    f"an output with {units} units. Make the last Dense layer have as many units as there "
+                    f"are classes (here at least {high + 1}), or fix the labels."
+                )
+    elif name == "categorical_crossentropy":
+        if units is not None and (y.dim() < 2 or y.shape[-1] != units):
+            hint = (
+                " The labels look like class indices: use loss='sparse_categorical_crossentropy', or "
+                "convert them with nerve.utils.to_categorical(y, num_classes=%d)." % units
+                if y.dim() == 1 or (y.dim() == 2 and y.shape[-1] == 1) else ""
+            )
+            raise ValueError(
+                f"Output '{output_name}': categorical_crossentropy expects one-hot labels of shape "
+                f"(n, {units}), received labels of shape {tuple(y.shape)}.{hint}"
+            )
+    elif name == "binary_crossentropy" and y.numel():
+        low, high = float(y.min().item()), float(y.max().item())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"Output '{output_name}': binary_crossentropy expects labels in [0, 1], received values "
+                f"from {low} to {high}. For several classes use sparse_categorical_crossentropy with a "
+                "softmax output."
+            )
