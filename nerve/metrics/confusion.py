@@ -7,6 +7,7 @@ threshold, a label is positive when non-zero, and evenly spaced thresholds
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy as np
@@ -48,6 +49,12 @@ def filter_top_k(x: torch.Tensor, k: int) -> torch.Tensor:
     idx = torch.topk(x, k, dim=-1).indices
     keep = torch.zeros_like(x, dtype=torch.bool).scatter_(-1, idx, True)
     return torch.where(keep, x, torch.full_like(x, NEG_INF))
+
+
+@functools.lru_cache(maxsize=64)
+def _threshold_tensor(thresholds: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # Made once per device: copying a list to the GPU at every update would wait for the GPU.
+    return torch.tensor(thresholds, dtype=dtype, device=device)
 
 
 def _reverse_cumsum(x: torch.Tensor, dim: int = 0) -> torch.Tensor:
@@ -150,7 +157,7 @@ def confusion_counts(
         tp = _reverse_cumsum(tp_b)
         fp = _reverse_cumsum(fp_b)
     else:
-        thr = torch.tensor(list(thresholds), dtype=dtype, device=device)
+        thr = _threshold_tensor(tuple(float(t) for t in thresholds), dtype, device)
         if multi_label:
             above = y_pred.unsqueeze(0) > thr.reshape(-1, 1, 1)
             zero = torch.zeros((), dtype=dtype, device=device)

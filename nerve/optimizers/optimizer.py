@@ -37,6 +37,17 @@ from nerve.optimizers import _checks, _gradients
 
 __all__ = ["Optimizer"]
 
+# torch.optim's argument names and their Keras names, for "did you mean" hints.
+_TORCH_SPELLINGS = {
+    "lr": "learning_rate",
+    "betas": "beta_1` and `beta_2",
+    "beta1": "beta_1",
+    "beta2": "beta_2",
+    "eps": "epsilon",
+    "alpha": "rho",
+    "initial_accumulator": "initial_accumulator_value",
+}
+
 _FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
@@ -774,7 +785,11 @@ class Optimizer:
         )
         hints = []
         for key in kwargs:
-            close = difflib.get_close_matches(key, valid, n=1)
+            alias = _TORCH_SPELLINGS.get(key)
+            if alias is not None and alias.split("`")[0] in valid:
+                close = [alias]
+            else:
+                close = difflib.get_close_matches(key, valid, n=1)
             if close:
                 hints.append(f"`{key}` -> `{close[0]}`")
         message = (

@@ -159,12 +159,13 @@ def _is_crossentropy(spec: Any) -> bool:
     return isinstance(spec, str) and spec in ("crossentropy", "ce")
 
 
-def resolve_metric(spec: Any, y_true: Any, y_pred: torch.Tensor, loss_fn: Any = None) -> Any:
+def resolve_metric(spec: Any, y_true: Any, y_pred: torch.Tensor) -> Any:
     """Turn one metric spec into a Metric, using shapes for "accuracy" like Keras."""
     if _is_accuracy(spec) or _is_crossentropy(spec):
         name = spec if isinstance(spec, str) else "accuracy"
         true_rank = y_true.dim() if isinstance(y_true, torch.Tensor) else None
-        binary = y_pred.shape[-1] == 1 or _loss_name(loss_fn) in ("binary_crossentropy", "binary_focal_crossentropy")
+        # Keras 3 decides from shapes alone (not from the loss, as tf.keras 2 did).
+        binary = y_pred.shape[-1] == 1
         sparse = true_rank is not None and (
             true_rank < y_pred.dim() or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
         )
@@ -225,14 +226,14 @@ class CompiledMetrics:
     def built(self) -> bool:
         return self.metrics is not None
 
-    def build(self, y_true: Sequence[Any], y_pred: Sequence[torch.Tensor], loss_fns: Sequence[Any]) -> None:
+    def build(self, y_true: Sequence[Any], y_pred: Sequence[torch.Tensor]) -> None:
         """Create the metric objects for these outputs; called once, on the first batch."""
         def make(specs: list[list[Any]]) -> list[list[Any]]:
             out = []
             for i, per in enumerate(specs):
                 objs = []
                 for spec in per:
-                    m = resolve_metric(spec, y_true[i], y_pred[i], loss_fns[i])
+                    m = resolve_metric(spec, y_true[i], y_pred[i])
                     objs.append(m)
                 out.append(objs)
             return out

@@ -278,7 +278,7 @@ class Trainer:
         if reg is not None:
             loss = loss + reg
         if not self._compiled_metrics.built:
-            self._compiled_metrics.build(ys, y_pred, self._compiled_loss.fns)
+            self._compiled_metrics.build(ys, y_pred)
         return loss, y_pred, ys, sws
 
     def _train_step(self, x: Any, y: Any, sw: Any) -> None:
