@@ -1,8 +1,11 @@
 """Time optimizer steps alone: nerve's optimizers against torch.optim on the benchmark MLP's weights.
 
 The weights are those of a 784-64-128-256-128-64-10 MLP (kernels and biases),
-375 steps make one epoch of 48k samples at batch 128. Each step sets fixed
-gradients, steps, and clears the gradients, for every optimizer alike.
+375 steps make one epoch of 48k samples at batch 128. Each step gives every
+weight a fresh copy of a fixed gradient (as backward allocates new grads; some
+optimizers consume grads in place), steps, and clears the gradients, for every
+optimizer alike. The copies cost the same for all; `--no-copy` leaves them out
+(then grads are shared across steps, which in-place consumers change).
 
 Run: python benchmarks/optimizer_step.py [--steps 375] [--repeats 7]
 """
@@ -35,7 +38,9 @@ def make_weights(seed: int = 0) -> tuple[list[torch.nn.Parameter], list[torch.Te
     return params, grads
 
 
-def time_steps(make_step: Callable[[list[torch.nn.Parameter]], Callable[[], None]], steps: int, repeats: int) -> float:
+def time_steps(
+    make_step: Callable[[list[torch.nn.Parameter]], Callable[[], None]], steps: int, repeats: int, copy: bool
+) -> tuple[float, float]:
     """Best-of-`repeats` seconds for `steps` steps (fresh weights and optimizer each repeat)."""
     times = []
     for _ in range(repeats):
@@ -47,7 +52,7 @@ def time_steps(make_step: Callable[[list[torch.nn.Parameter]], Callable[[], None
         start = time.perf_counter()
         for _ in range(steps):
             for p, g in zip(params, grads):
-                p.grad = g
+                p.grad = g.clone() if copy else g
             step()
         times.append(time.perf_counter() - start)
     return min(times), statistics.median(times)
@@ -79,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=375)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-copy", action="store_true", help="reuse the same grad tensors every step")
     args = parser.parse_args()
 
     cases = [
@@ -97,9 +103,12 @@ def main() -> None:
         ("nerve RMSprop", nerve_step(optimizers.RMSprop)),
         ("torch RMSprop(foreach=True)", torch_step(torch.optim.RMSprop, lr=1e-3, foreach=True)),
     ]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} steps, best/median of {args.repeats}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} steps, "
+        f"best/median of {args.repeats}, grads {'shared' if args.no_copy else 'copied'} each step"
+    )
     for name, make in cases:
-        best, median = time_steps(make, args.steps, args.repeats)
+        best, median = time_steps(make, args.steps, args.repeats, copy=not args.no_copy)
         print(f"{name:32s} {best * 1e3:8.1f} ms  (median {median * 1e3:.1f} ms, {best / args.steps * 1e6:.0f} us/step)")
 
 

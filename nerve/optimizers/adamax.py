@@ -54,7 +54,7 @@ class Adamax(Optimizer):
         torch._foreach_mul_(moments, self.beta_1)
         torch._foreach_add_(moments, grads, alpha=1 - self.beta_1)
         torch._foreach_mul_(norms, self.beta_2)
-        torch._foreach_maximum_(norms, grads)
+        torch._foreach_maximum_(norms, torch._foreach_abs(grads))
         denominators = torch._foreach_add(norms, self.epsilon)
         torch._foreach_addcdiv_(group.params, moments, denominators, value=-consts)
 

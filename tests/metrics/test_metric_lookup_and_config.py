@@ -15,7 +15,7 @@ KERAS_METRIC_NAMES = [
     "true_positives", "false_positives", "true_negatives", "false_negatives", "mean", "sum",
     "mse", "MSE", "mean_squared_error", "mae", "MAE", "mean_absolute_error", "mape", "MAPE",
     "mean_absolute_percentage_error", "msle", "MSLE", "mean_squared_logarithmic_error", "root_mean_squared_error",
-    "r2_score", "cosine_similarity", "logcosh", "log_cosh_error", "bce", "BCE", "binary_crossentropy",
+    "r2_score", "cosine_similarity", "log_cosh_error", "bce", "BCE", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence", "poisson", "hinge",
     "squared_hinge", "categorical_hinge", "AUC", "Precision", "BinaryAccuracy", "RootMeanSquaredError",
 ]  # fmt: skip
@@ -28,7 +28,7 @@ def test_get_names_give_the_same_metric_class_as_keras(name, keras):
     assert ours.name.split("_")[0] == theirs.name.split("_")[0]
 
 
-@pytest.mark.parametrize("alias, cls", [("acc", "Accuracy"), ("kld", "KLDivergence"), ("log_cosh", "LogCoshError")])
+@pytest.mark.parametrize("alias, cls", [("acc", "Accuracy"), ("kld", "KLDivergence"), ("log_cosh", "LogCoshError"), ("logcosh", "LogCoshError")])
 def test_extra_aliases(alias, cls):
     assert type(metrics.get(alias)).__name__ == cls
 
