@@ -545,7 +545,7 @@ def categorical_crossentropy(
     _warn_single_class("categorical_crossentropy", y_pred)
     _check_same_shape("categorical_crossentropy", y_true, y_pred)
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / 2
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[axis]
     if from_logits:
         logits = y_pred
     else:

@@ -65,6 +65,11 @@ class Graph:
                 )
         self.nodes = self._sort_nodes()
         self._compile()
+        # Outputs are named by dict key, else by the layer that produced them (Keras's rule).
+        self.output_names: list[str] = (
+            list(outputs) if isinstance(outputs, dict)
+            else [t._history.layer.name for t in self.flat_outputs]  # type: ignore[union-attr]
+        )
 
     def _sort_nodes(self) -> list[Node]:
         input_ids = {id(t) for t in self.flat_inputs}

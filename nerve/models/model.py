@@ -131,10 +131,7 @@ class Model(Trainer, Layer):
     def _output_names(self) -> list[str]:
         if self._graph is None:
             return ["output"] if self._n_outputs <= 1 else [f"output_{i + 1}" for i in range(self._n_outputs)]
-        outputs = self._graph.outputs
-        if isinstance(outputs, dict):
-            return list(outputs)
-        return [t._history.layer.name for t in self._graph.flat_outputs]
+        return self._graph.output_names
 
     _n_outputs = 1
 

@@ -539,6 +539,9 @@ class Trainer:
         """
         verbose = _resolve_verbose(verbose)
         data = data_adapter.adapt(x, batch_size=batch_size, steps=steps, device=self._device_for_data())
+        return self._predict_loop(data, verbose, callbacks)
+
+    def _predict_loop(self, data: Any, verbose: int, callbacks: list | None) -> Any:
         self._build_from_data(data)
         if isinstance(data, data_adapter.ArrayData):
             self._check_inputs(data.x)
@@ -605,8 +608,9 @@ class Trainer:
 
     def predict_on_batch(self, x: Any) -> Any:
         """Return the outputs for one batch as numpy arrays."""
-        return self.predict(x, batch_size=None if not hasattr(x, "__len__") else max(len(x), 1)
-                            if not isinstance(x, (list, tuple, dict)) else None, verbose=0)
+        data = data_adapter.ArrayData(x, device=self._device_for_data())
+        data.batch_size = data.num_samples
+        return self._predict_loop(data, verbose=0, callbacks=None)
 
     def _batch_result(self, return_dict: bool) -> Any:
         logs = self._read_logs()
