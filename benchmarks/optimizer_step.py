@@ -17,7 +17,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -98,7 +98,10 @@ def main() -> None:
         ("torch SGD(fused=True)", torch_step(torch.optim.SGD, lr=0.01, fused=True)),
         ("torch SGD(foreach=True)", torch_step(torch.optim.SGD, lr=0.01, foreach=True)),
         ("nerve SGD momentum=0.9", nerve_step(optimizers.SGD, learning_rate=0.01, momentum=0.9)),
-        ("nerve SGD momentum=0.9 nesterov", nerve_step(optimizers.SGD, learning_rate=0.01, momentum=0.9, nesterov=True)),
+        (
+            "nerve SGD momentum=0.9 nesterov",
+            nerve_step(optimizers.SGD, learning_rate=0.01, momentum=0.9, nesterov=True),
+        ),
         ("torch SGD momentum=0.9 fused", torch_step(torch.optim.SGD, lr=0.01, momentum=0.9, fused=True)),
         ("nerve RMSprop", nerve_step(optimizers.RMSprop)),
         ("torch RMSprop(foreach=True)", torch_step(torch.optim.RMSprop, lr=1e-3, foreach=True)),

@@ -126,7 +126,6 @@ class AUC(Metric):
                     f"`y_pred` must have rank 2 when `multi_label=True`. Received: y_pred.shape={tuple(y_pred.shape)}"
                 )
             self._build(y_pred.shape[1])
-            self._move_state(self._device)
         if self._from_logits:
             y_pred = torch.sigmoid(y_pred)
         label_weights = None

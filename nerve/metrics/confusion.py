@@ -122,7 +122,7 @@ def confusion_counts(
         lw = torch.broadcast_to(label_weights.to(device=device, dtype=dtype), y_pred.shape)
         weights = lw if weights is None else weights * lw
 
-    positive = (y_true > 0.5).to(dtype)
+    positive = (y_true != 0).to(dtype)
     num_thresholds = len(thresholds)
     if multi_label:
         if y_pred.dim() != 2:

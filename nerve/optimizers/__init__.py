@@ -4,6 +4,7 @@ Training code calls `optimizer.build(params)` once, then `optimizer.step()`
 after each `loss.backward()`; Keras-style code can use `apply_gradients`.
 """
 
+from nerve.optimizers._registry import deserialize, get, serialize
 from nerve.optimizers.adadelta import Adadelta
 from nerve.optimizers.adagrad import Adagrad
 from nerve.optimizers.adam import Adam
@@ -13,7 +14,6 @@ from nerve.optimizers.nadam import Nadam
 from nerve.optimizers.optimizer import Optimizer
 from nerve.optimizers.rmsprop import RMSprop
 from nerve.optimizers.sgd import SGD
-from nerve.optimizers._registry import deserialize, get, serialize
 
 __all__ = [
     "Adadelta",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nerve.optimizers.adadelta import Adadelta
 from nerve.optimizers.adagrad import Adagrad
@@ -96,9 +97,19 @@ def serialize_schedule(schedule: Callable[..., Any]) -> Any:
     """Config of a learning-rate schedule: Keras's layout for objects with `get_config`, else a function reference."""
     cls = type(schedule)
     if hasattr(schedule, "get_config"):
-        return {"module": cls.__module__, "class_name": cls.__name__, "config": schedule.get_config(), "registered_name": None}
+        return {
+            "module": cls.__module__,
+            "class_name": cls.__name__,
+            "config": schedule.get_config(),
+            "registered_name": None,
+        }
     name = getattr(schedule, "__name__", None)
-    return {"module": getattr(schedule, "__module__", None), "class_name": "function", "config": name, "registered_name": name}
+    return {
+        "module": getattr(schedule, "__module__", None),
+        "class_name": "function",
+        "config": name,
+        "registered_name": name,
+    }
 
 
 def deserialize_schedule(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Callable[..., Any]:

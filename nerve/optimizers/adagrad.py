@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from nerve.optimizers import _checks
-from nerve.optimizers.optimizer import Optimizer, _Group
+from nerve.optimizers._group import ParamGroup
+from nerve.optimizers.optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -44,7 +46,7 @@ class Adagrad(Optimizer):
         return self.initial_accumulator_value if name == "accumulator" else 0.0
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         accumulators = group.slots["accumulator"]
         torch._foreach_addcmul_(accumulators, grads, grads)

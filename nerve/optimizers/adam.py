@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from nerve.optimizers import _checks
-from nerve.optimizers.optimizer import Optimizer, _Group, _scalar_type
+from nerve.optimizers._group import ParamGroup, scalar_type
+from nerve.optimizers.optimizer import Optimizer
+
 
 class Adam(Optimizer):
     """Adaptive moment estimation, as `keras.optimizers.Adam`.
@@ -61,13 +64,13 @@ class Adam(Optimizer):
     def _step_constants(self, lr: float, step: int, dtype: torch.dtype) -> Any:
         # Keras's step size, bias corrections included, rounded as Keras rounds it
         # (in the weights' dtype: 1 - beta_2**t loses digits in float32).
-        f = _scalar_type(dtype)
+        f = scalar_type(dtype)
         t, one = f(step), f(1)
         alpha = f(lr) * np.sqrt(one - f(self.beta_2) ** t) / (one - f(self.beta_1) ** t)
         return float(alpha)
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         alpha = consts
         if self._allow_fused and group.fused_ok:
@@ -75,7 +78,7 @@ class Adam(Optimizer):
         else:
             self._foreach_update(group, grads, lr, alpha)
 
-    def _fused_update(self, group: _Group, grads: list[torch.Tensor], lr: float, alpha: float) -> None:
+    def _fused_update(self, group: ParamGroup, grads: list[torch.Tensor], lr: float, alpha: float) -> None:
         # torch's kernel computes lr / (1 - b1**s) * m / (sqrt(v) / sqrt(1 - b2**s) + eps)
         # from the step s it reads. Giving it s = inf turns both corrections
         # into 1, so it computes alpha * m / (sqrt(v) + eps): Keras's update,
@@ -103,7 +106,7 @@ class Adam(Optimizer):
             eps=self.epsilon, amsgrad=self.amsgrad, maximize=False,
         )  # fmt: skip
 
-    def _foreach_update(self, group: _Group, grads: list[torch.Tensor], lr: float, alpha: float) -> None:
+    def _foreach_update(self, group: ParamGroup, grads: list[torch.Tensor], lr: float, alpha: float) -> None:
         wd = self.weight_decay
         if wd and group.decay_params:
             torch._foreach_mul_(group.decay_params, 1.0 - wd * lr)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from nerve.optimizers import _checks
-from nerve.optimizers.optimizer import Optimizer, _Group, _scalar_type
+from nerve.optimizers._group import ParamGroup, scalar_type
+from nerve.optimizers.optimizer import Optimizer
 
 
 class Adamax(Optimizer):
@@ -44,11 +46,11 @@ class Adamax(Optimizer):
         return [("momentum", "norm")]
 
     def _step_constants(self, lr: float, step: int, dtype: torch.dtype) -> Any:
-        f = _scalar_type(dtype)
+        f = scalar_type(dtype)
         return float(f(lr) / (f(1) - f(self.beta_1) ** f(step)))
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         moments, norms = group.slots["momentum"], group.slots["norm"]
         torch._foreach_mul_(moments, self.beta_1)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from nerve import backend
 from nerve.backend import Variable
 from nerve.optimizers import _checks
-from nerve.optimizers.optimizer import Optimizer, _Group, _host_scalar, _scalar_type
+from nerve.optimizers._group import ParamGroup, host_scalar, scalar_type
+from nerve.optimizers.optimizer import Optimizer
 
 
 class Nadam(Optimizer):
@@ -49,19 +51,23 @@ class Nadam(Optimizer):
 
     def _build_extra(self) -> dict[str, Variable]:
         dtype = self._params[0].dtype if self._params else backend.floatx()
-        return {"u_product": Variable(_host_scalar(dtype, 1.0), name="u_product", trainable=False, path=f"{self.name}/u_product")}
+        return {
+            "u_product": Variable(
+                host_scalar(dtype, 1.0), name="u_product", trainable=False, path=f"{self.name}/u_product"
+            )
+        }
 
     def _begin_step(self, lr: float, step: int) -> None:
         # Keras keeps the running product of the momentum schedule in a variable.
         holder = self._extra_variables["u_product"].value
-        f = _scalar_type(holder.dtype)
+        f = scalar_type(holder.dtype)
         holder.fill_(float(f(float(holder)) * self._momentum_at(step, f)))
 
     def _momentum_at(self, step: int, f: type) -> Any:
         return f(self.beta_1) * (f(1) - f(0.5) * f(0.96) ** f(step))
 
     def _step_constants(self, lr: float, step: int, dtype: torch.dtype) -> Any:
-        f = _scalar_type(dtype)
+        f = scalar_type(dtype)
         u_t = self._momentum_at(step, f)
         u_next = self._momentum_at(step + 1, f)
         product = f(float(self._extra_variables["u_product"].value))
@@ -73,7 +79,7 @@ class Nadam(Optimizer):
         )
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         momentum_coef, grad_coef, velocity_scale = consts
         moments, velocities = group.slots["momentum"], group.slots["velocity"]

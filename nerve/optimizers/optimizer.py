@@ -20,113 +20,20 @@ optimizer's own update, EMA of the weights, constraints, `iterations += 1`.
 
 from __future__ import annotations
 
-import difflib
-import inspect
-import math
 import re
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
 from nerve import backend
 from nerve.backend import Variable
 from nerve.optimizers import _checks, _gradients
+from nerve.optimizers._group import ParamGroup, host_scalar
 
 __all__ = ["Optimizer"]
-
-# torch.optim's argument names and their Keras names, for "did you mean" hints.
-_TORCH_SPELLINGS = {
-    "lr": "learning_rate",
-    "betas": "beta_1` and `beta_2",
-    "beta1": "beta_1",
-    "beta2": "beta_2",
-    "eps": "epsilon",
-    "alpha": "rho",
-    "initial_accumulator": "initial_accumulator_value",
-}
-
-_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-class _Group:
-    """Parameters sharing one device and dtype, with their slot tensors, updated together."""
-
-    __slots__ = ("indices", "params", "slots", "decay", "decay_all", "decay_params", "cache")
-
-    def __init__(
-        self,
-        indices: list[int],
-        params: list[torch.Tensor],
-        slots: dict[str, list[torch.Tensor]],
-        decay: list[bool],
-    ) -> None:
-        self.indices = indices
-        self.params = params
-        self.slots = slots
-        self.decay = decay
-        self.decay_all = all(decay)
-        self.decay_params = [p for p, d in zip(params, decay) if d]
-        self.cache: dict[str, Any] = {}
-
-    @property
-    def device(self) -> torch.device:
-        return self.params[0].device
-
-    @property
-    def fused_ok(self) -> bool:
-        """Whether torch has fused optimizer kernels for this group's device and dtype."""
-        ok = self.cache.get("fused_ok")
-        if ok is None:
-            ok = self.cache["fused_ok"] = (
-                self.device.type in _get_fused_kernels_supported_devices() and self.dtype in _FUSED_DTYPES
-            )
-        return ok
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.params[0].dtype
-
-    def subset(self, positions: list[int]) -> "_Group":
-        """The same group restricted to some of its members (positions inside the group)."""
-        sub = _Group(
-            [self.indices[k] for k in positions],
-            [self.params[k] for k in positions],
-            {name: [ts[k] for k in positions] for name, ts in self.slots.items()},
-            [self.decay[k] for k in positions],
-        )
-        sub.cache = self.cache  # per-device constants stay valid
-        return sub
-
-
-def _takes_step(fn: Callable[..., Any]) -> bool:
-    """Whether a learning-rate callable wants the step (Keras schedules) or no argument."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return True
-    for p in sig.parameters.values():
-        if p.kind == p.VAR_POSITIONAL:
-            return True
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
-            return True
-    return False
-
-
-def _is_schedule(value: Any) -> bool:
-    return callable(value) and not isinstance(value, (Variable, torch.Tensor, np.ndarray))
-
-
-def _scalar_type(dtype: torch.dtype) -> type:
-    """The numpy scalar type that rounds like Keras's scalar math for weights of `dtype`."""
-    return np.float64 if dtype == torch.float64 else np.float32
-
-
-def _host_scalar(dtype: Any, value: float) -> torch.Tensor:
-    with torch.inference_mode(False):
-        return torch.tensor(value, dtype=backend.standardize_dtype(dtype), device="cpu")
 
 
 class Optimizer:
@@ -188,7 +95,7 @@ class Optimizer:
         if kwargs.pop("decay", None) is not None:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
         if kwargs:
-            self._reject_kwargs(kwargs)
+            _checks.reject_unknown_kwargs(type(self).__init__, Optimizer.__init__, kwargs, type(self).__name__)
         self.name = name if name is not None else backend.unique_name(backend.to_snake_case(type(self).__name__))
         self.weight_decay = _checks.optional_non_negative("weight_decay", weight_decay)
         self.clipnorm = _checks.optional_non_negative("clipnorm", clipnorm)
@@ -207,7 +114,9 @@ class Optimizer:
             else _checks.positive_int("ema_overwrite_frequency", ema_overwrite_frequency, 1)
         )
         if loss_scale_factor is not None and _checks.as_float("loss_scale_factor", loss_scale_factor) <= 0:
-            raise ValueError(f"Argument `loss_scale_factor` must be > 0. Received: loss_scale_factor={loss_scale_factor!r}")
+            raise ValueError(
+                f"Argument `loss_scale_factor` must be > 0. Received: loss_scale_factor={loss_scale_factor!r}"
+            )
         self.loss_scale_factor = None if loss_scale_factor is None else float(loss_scale_factor)
         self.gradient_accumulation_steps = (
             None
@@ -219,7 +128,7 @@ class Optimizer:
         self._refs: list[Any] = []
         self._params: list[torch.Tensor] = []
         self._index: dict[int, int] = {}
-        self._groups: list[_Group] = []
+        self._groups: list[ParamGroup] = []
         self._slot_tensors: dict[str, list[torch.Tensor]] = {}
         self._slot_variables: list[Variable] = []
         self._extra_variables: dict[str, Variable] = {}
@@ -228,7 +137,9 @@ class Optimizer:
         self._exclude_pattern: re.Pattern[str] | None = None
         self._pending_state: dict[str, Any] | None = None
 
-        self._iterations = Variable(_host_scalar("int64", 0), name="iteration", trainable=False, path=f"{self.name}/iteration")
+        self._iterations = Variable(
+            host_scalar("int64", 0), name="iteration", trainable=False, path=f"{self.name}/iteration"
+        )
         self._iter_host = 0
         self._iter_version = self._iterations.value._version
 
@@ -256,12 +167,12 @@ class Optimizer:
         """Python-side numbers one update needs, computed once per step and weight dtype.
 
         Keras computes these scalars (bias corrections, ...) in the weights' dtype,
-        so subclasses round them the same way with `_scalar_type(dtype)`.
+        so subclasses round them the same way with `scalar_type(dtype)`.
         """
         return lr
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         raise NotImplementedError(
             f"{type(self).__name__} must implement `_update_group(group, grads, lr, consts, owned)`, which "
@@ -275,12 +186,12 @@ class Optimizer:
     def _set_learning_rate(self, value: Any) -> None:
         if isinstance(value, Variable):
             value = value.value
-        if _is_schedule(value):
+        if _checks.is_schedule(value):
             self._lr_schedule = value
-            self._lr_schedule_takes_step = _takes_step(value)
+            self._lr_schedule_takes_step = _checks.takes_step(value)
             self._lr_variable = None
             return
-        lr = _checks.in_range("learning_rate", value, 0.0) if _checks._is_number(value) else None
+        lr = _checks.in_range("learning_rate", value, 0.0) if _checks.is_number(value) else None
         if lr is None:
             raise ValueError(
                 "Argument `learning_rate` should be a float >= 0, or a schedule (a callable taking "
@@ -289,7 +200,10 @@ class Optimizer:
         if self._lr_variable is None:
             self._lr_schedule = None
             self._lr_variable = Variable(
-                _host_scalar(backend.floatx(), lr), name="learning_rate", trainable=False, path=f"{self.name}/learning_rate"
+                host_scalar(backend.floatx(), lr),
+                name="learning_rate",
+                trainable=False,
+                path=f"{self.name}/learning_rate",
             )
             self._lr_version = -1
         else:
@@ -304,7 +218,7 @@ class Optimizer:
         """
         if self._lr_variable is not None:
             return self._lr_variable
-        return Variable(_host_scalar(backend.floatx(), self._current_lr()), name="learning_rate", trainable=False)
+        return Variable(host_scalar(backend.floatx(), self._current_lr()), name="learning_rate", trainable=False)
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
@@ -331,7 +245,9 @@ class Optimizer:
         With `gradient_accumulation_steps`, counts updates, as in Keras.
         """
         if self.gradient_accumulation_steps:
-            return Variable(self._iterations.value // self.gradient_accumulation_steps, name="iteration", trainable=False)
+            return Variable(
+                self._iterations.value // self.gradient_accumulation_steps, name="iteration", trainable=False
+            )
         return self._iterations
 
     def _host_iterations(self) -> int:
@@ -410,16 +326,16 @@ class Optimizer:
         labels = [self._label(r, i).replace("/", "_") for i, r in enumerate(refs)]
         order = [(n,) for n in base_names] + layout
         self._slot_variables = [
-            Variable(self._slot_tensors[n][i], name=f"{labels[i]}_{n}", trainable=False, path=f"{self.name}/{labels[i]}_{n}")
+            Variable(
+                self._slot_tensors[n][i], name=f"{labels[i]}_{n}", trainable=False, path=f"{self.name}/{labels[i]}_{n}"
+            )
             for names in order
             for i in range(len(params))
             for n in names
         ]
         if not self._extra_variables:
             self._extra_variables = self._build_extra()
-        self._constraints = [
-            (i, r, c) for i, r in enumerate(refs) if (c := getattr(r, "constraint", None)) is not None
-        ]
+        self._constraints = [(i, r, c) for i, r in enumerate(refs) if (c := getattr(r, "constraint", None)) is not None]
         self.built = True
         self._regroup()
         if self._pending_state is not None:
@@ -440,7 +356,7 @@ class Optimizer:
         for i, p in enumerate(self._params):
             by_key.setdefault((p.device, p.dtype), []).append(i)
         self._groups = [
-            _Group(
+            ParamGroup(
                 idx,
                 [self._params[i] for i in idx],
                 {n: [ts[i] for i in idx] for n, ts in self._slot_tensors.items()},
@@ -449,7 +365,9 @@ class Optimizer:
             for idx in by_key.values()
         ]
 
-    def exclude_from_weight_decay(self, var_list: Sequence[Any] | None = None, var_names: Sequence[str] | None = None) -> None:
+    def exclude_from_weight_decay(
+        self, var_list: Sequence[Any] | None = None, var_names: Sequence[str] | None = None
+    ) -> None:
         """Leave some weights out of weight decay.
 
         Args:
@@ -471,7 +389,10 @@ class Optimizer:
     def step(self) -> None:
         """Update every built weight that has a `.grad`, then set those grads to None.
 
-        This is the one call per training step, after `loss.backward()`.
+        This is the one call per training step, after `loss.backward()`. The
+        grads are consumed: clipping, loss-scale and SGD's fused momentum may
+        change them in place before they are dropped. A weight without a grad
+        is skipped with a warning (as in Keras); if none has one, ValueError.
         """
         if not self.built:
             raise RuntimeError(
@@ -528,7 +449,8 @@ class Optimizer:
             refs = list(trainable_variables)
             if len(refs) != len(grads):
                 raise ValueError(
-                    f"Expected as many gradients as variables. Received: {len(grads)} gradients for {len(refs)} variables"
+                    "Expected as many gradients as variables. "
+                    f"Received: {len(grads)} gradients for {len(refs)} variables"
                 )
             tensors = [self._tensor_of(v) for v in refs]
             if not self.built:
@@ -549,11 +471,20 @@ class Optimizer:
                     g = torch.as_tensor(np.asarray(g), dtype=p.dtype, device=p.device)
                 elif g.dtype != p.dtype or g.device != p.device:
                     g = g.to(device=p.device, dtype=p.dtype)
+                if g.shape != p.shape:
+                    raise ValueError(
+                        f"Gradient {k} has shape {tuple(g.shape)} but its variable has shape {tuple(p.shape)}. "
+                        f"Received: gradient of shape {tuple(g.shape)}"
+                    )
+                if g.stride() != p.stride():  # fused kernels want matching layouts
+                    g = torch.empty_like(p, requires_grad=False).copy_(g)
                 grads[k] = g.detach()
         with torch.no_grad():
             self._apply(grads, indices, False)
 
-    def _route(self, grads: list[torch.Tensor], indices: list[int] | None) -> tuple[list[_Group], list[list[torch.Tensor]]]:
+    def _route(
+        self, grads: list[torch.Tensor], indices: list[int] | None
+    ) -> tuple[list[ParamGroup], list[list[torch.Tensor]]]:
         """Split gradients (for all weights, or for `indices`) by group."""
         if indices is None:
             if len(self._groups) == 1:
@@ -630,7 +561,7 @@ class Optimizer:
                 torch._foreach_zero_(group.slots["gradient_accumulator"])
         self._finish(groups, indices, raw)
 
-    def _finish(self, groups: list[_Group], indices: list[int] | None, raw: int) -> None:
+    def _finish(self, groups: list[ParamGroup], indices: list[int] | None, raw: int) -> None:
         if self.use_ema:
             self._update_average(raw // self.gradient_accumulation_steps if self.gradient_accumulation_steps else raw)
         if self._constraints:
@@ -765,7 +696,7 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Optimizer":
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Optimizer:
         """Create an optimizer from `get_config()`'s output (Keras configs work too)."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
@@ -773,32 +704,6 @@ class Optimizer:
 
             config["learning_rate"] = deserialize_schedule(config["learning_rate"], custom_objects)
         return cls(**config)
-
-    def _reject_kwargs(self, kwargs: dict[str, Any]) -> None:
-        valid = sorted(
-            {
-                p
-                for fn in (type(self).__init__, Optimizer.__init__)
-                for p, param in inspect.signature(fn).parameters.items()
-                if p != "self" and param.kind != param.VAR_KEYWORD
-            }
-        )
-        hints = []
-        for key in kwargs:
-            alias = _TORCH_SPELLINGS.get(key)
-            if alias is not None and alias.split("`")[0] in valid:
-                close = [alias]
-            else:
-                close = difflib.get_close_matches(key, valid, n=1)
-            if close:
-                hints.append(f"`{key}` -> `{close[0]}`")
-        message = (
-            f"Argument(s) not recognized by {type(self).__name__}: {sorted(kwargs)}. "
-            f"Valid arguments: {valid}. Received: {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}"
-        )
-        if hints:
-            message += "\nhelp: did you mean " + ", ".join(hints) + "?"
-        raise ValueError(message)
 
     def __repr__(self) -> str:
         lr = "schedule" if self._lr_schedule is not None else f"{float(self._lr_variable.value):g}"  # type: ignore[union-attr]

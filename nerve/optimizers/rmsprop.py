@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from nerve.optimizers import _checks
-from nerve.optimizers.optimizer import Optimizer, _Group
+from nerve.optimizers._group import ParamGroup
+from nerve.optimizers.optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -54,7 +56,7 @@ class RMSprop(Optimizer):
         return layout
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         rho = self.rho
         velocities = group.slots["velocity"]

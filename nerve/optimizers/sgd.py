@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from nerve.optimizers import _checks
-from nerve.optimizers.optimizer import Optimizer, _Group
+from nerve.optimizers._group import ParamGroup
+from nerve.optimizers.optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -48,7 +50,7 @@ class SGD(Optimizer):
         return [("momentum",)] if self.momentum != 0 else []
 
     def _update_group(
-        self, group: _Group, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
+        self, group: ParamGroup, grads: list[torch.Tensor], lr: float, consts: Any, owned: bool = False
     ) -> None:
         params = group.params
         if self.momentum == 0:
@@ -66,7 +68,7 @@ class SGD(Optimizer):
         else:
             torch._foreach_add_(params, velocities)
 
-    def _fused_momentum(self, group: _Group, grads: list[torch.Tensor], lr: float) -> None:
+    def _fused_momentum(self, group: ParamGroup, grads: list[torch.Tensor], lr: float) -> None:
         # torch's fused SGD keeps `buf = momentum * buf + g'` and does `w -= lr' * buf`
         # (Nesterov: `w -= lr' * (g' + momentum * buf)`). With g' = -lr * g (the
         # kernel divides the grads by `grad_scale` = -1 / lr, in place, hence only

@@ -8,7 +8,7 @@ binary, sparse or categorical accuracy, as in Keras) and updates them per batch.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -79,7 +79,7 @@ class CompiledLoss:
     def __init__(self, loss: Any, loss_weights: Any, output_names: list[str]) -> None:
         self.output_names = output_names
         specs = _per_output(loss, output_names, "loss")
-        self.fns: list[Callable | None] = [None if s is None else losses_module.get(s) for s in specs]
+        self.fns: list[Any] = [None if s is None else _as_loss(s) for s in specs]
         if all(fn is None for fn in self.fns):
             raise ValueError(
                 "compile() needs a loss for at least one output, e.g. "
@@ -116,7 +116,7 @@ class CompiledLoss:
                     f"No target given for output '{self.output_names[i]}', which has a loss. "
                     "Pass y for every output with a loss."
                 )
-            value = _apply_loss(fn, y_true[i], y_pred[i], sample_weight[i])
+            value = fn(y_true[i], y_pred[i], sample_weight=sample_weight[i])
             if self.multi:
                 self.trackers[i].update(value, n)
             weighted = value * self.weights[i] if self.weights[i] != 1.0 else value
@@ -135,18 +135,12 @@ class CompiledLoss:
             t.reset_state()
 
 
-def _apply_loss(fn: Callable, y_true: Any, y_pred: torch.Tensor, sample_weight: Any) -> torch.Tensor:
+def _as_loss(spec: Any) -> Any:
+    """A Loss object for any loss spec; plain functions get Keras's reduction and sample weights."""
+    fn = losses_module.get(spec)
     if isinstance(fn, losses_module.Loss):
-        return fn(y_true, y_pred, sample_weight=sample_weight)
-    values = fn(y_true, y_pred)
-    if sample_weight is not None:
-        sw = sample_weight.to(values.dtype)
-        while sw.dim() < values.dim():
-            sw = sw.unsqueeze(-1)
-        while sw.dim() > values.dim() and sw.shape[-1] == 1:
-            sw = sw.squeeze(-1)
-        return (values * sw).sum() / values.numel()
-    return values.mean()
+        return fn
+    return losses_module.LossFunctionWrapper(fn, name=getattr(fn, "__name__", None))
 
 
 def _is_accuracy(spec: Any) -> bool:

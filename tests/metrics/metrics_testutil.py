@@ -17,6 +17,12 @@ def make_batch(kind: str, rng: np.random.Generator, n: int = 12, d: int = 4) -> 
         return rng.integers(0, 2, size=(n, 1)).astype(f), rng.uniform(0, 1, size=(n, 1)).astype(f)
     if kind == "binary_flat":
         return rng.integers(0, 2, size=n).astype(f), rng.uniform(0, 1, size=(n, 1)).astype(f)
+    if kind == "binary_edges":
+        # Non-0/1 labels (any non-zero is positive) and predictions exactly on 0, 0.5 and 1.
+        labels = rng.choice(np.array([0.0, 0.3, 1.0, 2.0], dtype=f), size=(n, 1))
+        preds = np.where(rng.uniform(size=(n, 1)) < 0.5, rng.choice(np.array([0.0, 0.5, 1.0], dtype=f), size=(n, 1)),
+                         rng.uniform(size=(n, 1)))
+        return labels.astype(f), preds.astype(f)
     if kind == "binary_logits":
         return rng.integers(0, 2, size=(n, 1)).astype(f), rng.normal(scale=2, size=(n, 1)).astype(f)
     if kind == "multilabel":

@@ -99,7 +99,7 @@ class Warmup:
         return {"peak": self.peak}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Warmup":
+    def from_config(cls, config: dict) -> Warmup:
         return cls(**config)
 
 

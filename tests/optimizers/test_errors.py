@@ -93,3 +93,16 @@ def test_apply_with_mismatched_lengths() -> None:
     p = torch.nn.Parameter(torch.zeros(2))
     with pytest.raises(ValueError, match="as many gradients as variables"):
         optimizers.SGD().apply([torch.ones(2), torch.ones(2)], [p])
+
+
+def test_apply_with_a_gradient_of_the_wrong_shape() -> None:
+    p = torch.nn.Parameter(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"shape \(3, 2\) but its variable has shape \(2, 3\)"):
+        optimizers.Adam().apply([torch.ones(3, 2)], [p])
+
+
+def test_apply_accepts_a_transposed_gradient_layout() -> None:
+    p = torch.nn.Parameter(torch.zeros(2, 3))
+    opt = optimizers.SGD(1.0)
+    opt.apply([torch.ones(3, 2).t()], [p])
+    assert torch.equal(p.detach(), -torch.ones(2, 3))

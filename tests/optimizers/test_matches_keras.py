@@ -77,7 +77,12 @@ def test_step_matches_keras(keras, problem, nerve_runner, case) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    [("Adam", {}), ("AdamW", {"amsgrad": True}), ("SGD", {"momentum": 0.9, "nesterov": True}), ("SGD", {"momentum": 0.9})],
+    [
+        ("Adam", {}),
+        ("AdamW", {"amsgrad": True}),
+        ("SGD", {"momentum": 0.9, "nesterov": True}),
+        ("SGD", {"momentum": 0.9}),
+    ],
     ids=_ids,
 )
 def test_foreach_fallback_matches_keras(keras, problem, nerve_runner, case) -> None:
