@@ -68,8 +68,3 @@ def problem() -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
 @pytest.fixture
 def nerve_runner() -> Callable[..., list[np.ndarray]]:
     return run_nerve_steps
-
-
-@pytest.fixture
-def make_problem_fn() -> Callable[..., tuple[list[np.ndarray], list[list[np.ndarray]]]]:
-    return make_problem
