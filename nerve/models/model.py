@@ -143,29 +143,8 @@ class Model(Trainer, Layer):
     # ---------------------------------------------------------------- running
     def _flat_inputs(self, x: Any) -> list[torch.Tensor]:
         assert self._graph is not None
-        expected = self._graph.flat_inputs
-        if isinstance(x, dict):
-            names = [t.name for t in expected]
-            missing = [n for n in names if n not in x]
-            if missing:
-                raise ValueError(
-                    f"Model '{self.name}' takes inputs {names}; the dict given lacks {missing}. "
-                    f"Received keys: {sorted(x)}"
-                )
-            return [x[n] for n in names]
-        if isinstance(x, (list, tuple)):
-            if len(x) != len(expected):
-                raise ValueError(
-                    f"Model '{self.name}' has {len(expected)} inputs {[t.name for t in expected]}, "
-                    f"but {len(x)} arrays were given."
-                )
-            return list(x)
-        if len(expected) != 1:
-            raise ValueError(
-                f"Model '{self.name}' has {len(expected)} inputs {[t.name for t in expected]}; pass a list "
-                "or a dict of arrays, one per input."
-            )
-        return [x]
+        names = [t.name for t in self._graph.flat_inputs]
+        return data_adapter.match_names(x, names, "input", self.name)
 
     def _forward_flat(self, x: Any, training: bool) -> list[torch.Tensor]:
         """Run the model on a batch; returns the outputs as a flat list."""

@@ -71,6 +71,46 @@ def _is_nested(seq: list | tuple) -> bool:
         isinstance(v, (np.ndarray, torch.Tensor)) and v.ndim == 0 for v in seq)
 
 
+def match_names(value: Any, names: list[str], what: str, owner: str, *, required: bool = True,
+                broadcast: bool = False) -> list[Any]:
+    """Line up `value` with a model's named inputs or outputs: one per name, in order.
+
+    Args:
+        value: a single array, a list/tuple in order, or a dict by name.
+        names: the model's input or output names.
+        what: "input", "output" or "sample weight", for messages.
+        owner: the model's name, for messages.
+        required: every name needs a value (inputs); else missing ones are None.
+        broadcast: a single value serves every name (sample weights).
+    """
+    n = len(names)
+    if value is None:
+        return [None] * n
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        missing = [k for k in names if k not in value]
+        if unknown or (required and missing):
+            raise ValueError(
+                f"Model '{owner}' has {what}s {names}; the dict given "
+                + (f"names unknown {what}s {unknown}" if unknown else f"lacks {missing}")
+                + f". Received keys: {sorted(value)}"
+            )
+        return [value.get(k) for k in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(
+                f"Model '{owner}' has {n} {what}s {names}, but {len(value)} arrays were given. "
+                f"Pass one array per {what} (a list in order, or a dict by name)."
+            )
+        return list(value)
+    if n != 1 and not broadcast:
+        raise ValueError(
+            f"Model '{owner}' has {n} {what}s {names}, but a single array was given. "
+            f"Pass a list or a dict with one array per {what}."
+        )
+    return [value] * n
+
+
 def unpack(data: Any) -> Batch:
     """Split a batch `(x,)`, `(x, y)` or `(x, y, sample_weight)` into its parts."""
     if isinstance(data, (list, tuple)) and not isinstance(data, torch.Tensor):

@@ -179,37 +179,11 @@ class Trainer:
         return backend.get_device()
 
     def _flat_targets(self, y: Any) -> list[Any]:
-        names = self._output_names()
-        if y is None:
-            return [None] * len(names)
-        if isinstance(y, dict):
-            unknown = sorted(set(y) - set(names))
-            if unknown:
-                raise ValueError(f"Targets given for unknown outputs {unknown}; the model's outputs are {names}.")
-            return [y.get(n) for n in names]
-        if isinstance(y, (list, tuple)):
-            if len(y) != len(names):
-                raise ValueError(
-                    f"The model has {len(names)} outputs {names}, but y holds {len(y)} arrays. "
-                    "Pass one target array per output (a list in output order, or a dict by output name)."
-                )
-            return list(y)
-        if len(names) != 1:
-            raise ValueError(
-                f"The model has {len(names)} outputs {names}, but y is a single array. "
-                "Pass a list or a dict with one target array per output."
-            )
-        return [y]
+        return data_adapter.match_names(y, self._output_names(), "output", self.name, required=False)
 
     def _flat_weights(self, sw: Any) -> list[Any]:
-        n = len(self._output_names())
-        if sw is None:
-            return [None] * n
-        if isinstance(sw, dict):
-            return [sw.get(name) for name in self._output_names()]
-        if isinstance(sw, (list, tuple)):
-            return list(sw)
-        return [sw] * n
+        return data_adapter.match_names(sw, self._output_names(), "output", self.name, required=False,
+                                        broadcast=True)
 
     def _prepare(self, data: data_adapter.ArrayData | data_adapter.IterableData, method: str) -> None:
         """Build the model and compiled objects, and check the data, before any step."""

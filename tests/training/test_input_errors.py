@@ -99,7 +99,7 @@ def test_multi_output_targets_must_match_outputs():
     a = Input((2,))
     model = nerve.Model(a, [Dense(1, name="o1")(a), Dense(1, name="o2")(a)])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match=r"2 outputs \['o1', 'o2'\].*single array"):
+    with pytest.raises(ValueError, match=r"2 outputs \[.o1., .o2.\].*single array"):
         model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
     with pytest.raises(ValueError, match=r"one loss per model output"):
         model.compile(optimizer="sgd", loss=["mse"])
