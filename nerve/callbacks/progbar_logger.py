@@ -44,8 +44,10 @@ class ProgbarLogger(Callback):
         self._last_draw = 0.0
 
     def _update(self, step: int, logs: Any, finalize: bool = False) -> None:
-        if self.progbar is None or self.verbose != 1 and not finalize:
+        if self.progbar is None:
             return
+        if not finalize and (self.verbose != 1 or not self.progbar.dynamic):
+            return  # nothing would be drawn: do not read values from the device
         now = time.monotonic()
         if not finalize and now - self._last_draw < self.interval:
             return

@@ -38,3 +38,10 @@ def test_verbose_2_prints_keras_epoch_line(capsys):
     assert re.fullmatch(
         r"3/3 - \d+s - \d+(ms|us|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4} - "
         r"val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}\n", out), out
+
+
+def test_verbose_1_on_a_terminal_redraws_the_bar(capsys, monkeypatch):
+    monkeypatch.setenv("NERVE_PROGRESS", "tty")
+    out = _fit(1, capsys, epochs=1)
+    assert "\r" in out and "\x1b[1m3/3\x1b[0m" in out
+    assert out.endswith("\n") and "val_loss:" in out.splitlines()[-1]
