@@ -21,6 +21,7 @@ from nerve import (
     models,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from nerve.backend import Variable
@@ -46,5 +47,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]

@@ -35,6 +35,7 @@ class InputLayer(Layer):
         batch_shape: tuple[int | None, ...] | None = None,
         input_tensor: Any = None,
         optional: bool = False,
+        ragged: bool = False,
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -42,8 +43,10 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape", None)
         if batch_shape is None:
             batch_shape = kwargs.pop("batch_input_shape", None)
-        if sparse:
-            raise ValueError(f"nerve does not support sparse inputs yet. Received: sparse={sparse}")
+        if sparse or ragged:
+            raise ValueError(
+                f"nerve does not support sparse or ragged inputs yet. Received: sparse={sparse}, ragged={ragged}"
+            )
         if shape is not None and batch_shape is not None:
             raise ValueError(
                 "Give InputLayer either `shape` or `batch_shape`, not both. "

@@ -443,7 +443,11 @@ class Layer(torch.nn.Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Layer":
-        """Create a layer from the output of `get_config()`."""
+        """Create a layer from the output of `get_config()` (Keras 3 configs included)."""
+        config = dict(config)
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict):  # Keras 3 writes a DTypePolicy config
+            config["dtype"] = dtype.get("config", {}).get("name", "float32")
         return cls(**config)
 
     def extra_repr(self) -> str:

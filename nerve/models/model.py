@@ -256,12 +256,70 @@ class Model(Trainer, Layer):
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        """The model's config: for functional models, the layers and how they connect."""
         if self._graph is not None:
-            config["layers"] = [
-                {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers
-            ]
-        return config
+            from nerve.models.config import functional_config
+
+            return functional_config(self)
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Model":
+        """Create a model from `get_config()` output (a functional graph is rebuilt)."""
+        if "input_layers" in config and "layers" in config:
+            from nerve.models.config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    # ---------------------------------------------------------------- saving
+    def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True, **kwargs: Any) -> None:
+        """Save the whole model (architecture, weights, compile settings, optimizer state).
+
+        Args:
+            filepath: a name ending in `.keras`, `.h5` or `.hdf5`.
+            overwrite: replace an existing file (default True).
+            include_optimizer: also save the optimizer state (default True).
+
+        Example:
+            >>> model.save("my_model.h5")
+            >>> new_model = nerve.models.load_model("my_model.h5")
+        """
+        from nerve.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save the weights only, to `name.weights.h5` (any `.h5` name is accepted)."""
+        from nerve.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load weights from a weights file or a saved model, checked layer by layer.
+
+        Raises:
+            ValueError: naming the first layer whose weights do not fit, with both shapes.
+        """
+        from nerve.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as a JSON string (`nerve.models.model_from_json` rebuilds it)."""
+        import json
+
+        from nerve.saving import serialize_object
+
+        return json.dumps(serialize_object(self), **kwargs)
+
+    def to_yaml(self, **kwargs: Any) -> str:
+        """The architecture as YAML (`nerve.models.model_from_yaml` reads it back safely)."""
+        import json
+
+        import yaml
+
+        return yaml.safe_dump(json.loads(self.to_json()), **kwargs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -137,8 +137,29 @@ class Sequential(Model):
             self.build((None,) + tuple(sample.shape[1:]))
 
     def get_config(self) -> dict[str, Any]:
-        layers = []
-        if self._input_layer is not None:
-            layers.append({"class_name": "InputLayer", "config": self._input_layer.get_config()})
-        layers += [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._layers]
-        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+        """The layers (the InputLayer first, if any) and the build input shape, as in Keras 3."""
+        from nerve.saving.serialization import serialize_object
+
+        layers = [serialize_object(self._input_layer)] if self._input_layer is not None else []
+        layers += [serialize_object(layer) for layer in self._layers]
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "layers": layers}
+        if self._build_shape is not None:
+            config["build_input_shape"] = self._build_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Sequential":
+        """Create a Sequential model from `get_config()` output."""
+        from nerve.saving.serialization import _as_shape, deserialize_object
+
+        model = cls(name=config.get("name"))
+        for entry in config.get("layers", []):
+            model.add(deserialize_object(entry, custom_objects), rebuild=False)
+        shape = config.get("build_input_shape")
+        if model._input_batch_shape() is not None:
+            model.build()
+        elif shape is not None:
+            model.build(_as_shape(shape))
+        if "trainable" in config:
+            model.trainable = config["trainable"]
+        return model

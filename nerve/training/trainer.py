@@ -393,8 +393,12 @@ class Trainer:
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
         self.stop_training = False
+        self._callbacks = cbs.callbacks
+        self._resume_epoch: int | None = None
         epoch_logs: dict[str, Any] = {}
         cbs.on_train_begin()
+        if self._resume_epoch is not None:  # set by BackupAndRestore
+            initial_epoch = max(int(initial_epoch), self._resume_epoch)
         try:
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()

@@ -1,0 +1,348 @@
+"""save_model / load_model / weights files: `.keras`, `.h5`/`.hdf5` and `.weights.h5`.
+
+- `.keras`: a zip with `config.json`, `metadata.json` and `model.weights.h5`,
+  as Keras 3 writes it.
+- `.h5`/`.hdf5`: one HDF5 file with the same config and compile settings as
+  attributes and the weights and optimizer state as groups (the seeds save
+  checkpoints as `.hdf5`; Keras 3 refuses that name, nerve does not).
+- weights only: any `.h5` name (`.weights.h5` as Keras 3 prefers, or seed 3's
+  `my_model_weights.h5`).
+
+Every file is written atomically. Loading reads JSON (never pickle), looks
+classes up only in nerve's registry, and names the file in every error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import zipfile
+from typing import Any
+
+import h5py
+
+from nerve.saving.atomic import atomic_path
+from nerve.saving.serialization import deserialize_object, serialize_object
+from nerve.saving.weights_io import read_optimizer, read_weights, write_optimizer, write_weights
+from nerve.version import __version__
+
+__all__ = ["load_model", "load_weights", "model_from_json", "model_from_yaml", "save_model", "save_weights"]
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_H5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
+class _FileError(ValueError):
+    """A model file that cannot be read, with the path in the message."""
+
+
+def _kind(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No model file at '{path}'. Check the path (cwd is {os.getcwd()}).") from None
+    except IsADirectoryError:
+        raise _FileError(
+            f"'{path}' is a folder. nerve loads '.keras' and '.h5' files; TensorFlow SavedModel folders "
+            "are not supported."
+        ) from None
+    if head.startswith(_ZIP_MAGIC):
+        return "keras"
+    if head == _H5_MAGIC:
+        return "h5"
+    raise _FileError(
+        f"'{path}' is neither a '.keras' zip nor an HDF5 file (it starts with {head!r}); it may be "
+        "truncated, corrupted or of another format."
+    )
+
+
+# ---------------------------------------------------------------- compile settings
+def _serialize_spec(spec: Any) -> Any:
+    from nerve import losses, metrics
+    from nerve.saving.object_registration import get_registered_name
+
+    if spec is None or isinstance(spec, (str, int, float, bool)):
+        return spec
+    if isinstance(spec, (list, tuple)):
+        return [_serialize_spec(s) for s in spec]
+    if isinstance(spec, dict):
+        return {k: _serialize_spec(v) for k, v in spec.items()}
+    if isinstance(spec, losses.Loss):
+        return losses.serialize(spec)
+    if isinstance(spec, metrics.Metric):
+        return metrics.serialize(spec)
+    return get_registered_name(spec)
+
+
+def _compile_config(model: Any) -> dict[str, Any] | None:
+    if not getattr(model, "compiled", False):
+        return None
+    from nerve import optimizers
+
+    args = model._compile_args
+    return {
+        "optimizer": optimizers.serialize(model.optimizer),
+        "loss": _serialize_spec(args["loss"]),
+        "loss_weights": _serialize_spec(args["loss_weights"]),
+        "metrics": _serialize_spec(args["metrics"]),
+        "weighted_metrics": _serialize_spec(args["weighted_metrics"]),
+    }
+
+
+def _resolve_spec(spec: Any, custom_objects: dict[str, Any] | None) -> Any:
+    from nerve.saving.object_registration import get_registered_object
+
+    if isinstance(spec, str):
+        found = get_registered_object(spec, custom_objects)
+        return found if found is not None else spec
+    if isinstance(spec, list):
+        return [_resolve_spec(s, custom_objects) for s in spec]
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _resolve_spec(v, custom_objects) for k, v in spec.items()}
+    return spec
+
+
+def _compile_from_config(model: Any, config: dict[str, Any], custom_objects: dict[str, Any] | None) -> None:
+    from nerve import losses, metrics, optimizers
+
+    def metric_spec(spec: Any) -> Any:
+        if isinstance(spec, dict) and "class_name" in spec:
+            return metrics.deserialize(spec)
+        if isinstance(spec, list):
+            return [metric_spec(s) for s in spec]
+        if isinstance(spec, dict):
+            return {k: metric_spec(v) for k, v in spec.items()}
+        return _resolve_spec(spec, custom_objects)
+
+    def loss_spec(spec: Any) -> Any:
+        if isinstance(spec, dict) and "class_name" in spec:
+            return losses.deserialize(spec)
+        if isinstance(spec, list):
+            return [loss_spec(s) for s in spec]
+        if isinstance(spec, dict):
+            return {k: loss_spec(v) for k, v in spec.items()}
+        return _resolve_spec(spec, custom_objects)
+
+    model.compile(
+        optimizer=optimizers.deserialize(config["optimizer"]),
+        loss=loss_spec(config.get("loss")),
+        loss_weights=config.get("loss_weights"),
+        metrics=metric_spec(config.get("metrics")),
+        weighted_metrics=metric_spec(config.get("weighted_metrics")),
+    )
+
+
+# ---------------------------------------------------------------- save
+def _model_json(model: Any) -> dict[str, Any]:
+    config = serialize_object(model)
+    config["compile_config"] = _compile_config(model)
+    return config
+
+
+def _check_savable(model: Any) -> None:
+    from nerve.models.model import Model
+
+    if getattr(model, "_graph", None) is None and type(model).get_config is Model.get_config and \
+            type(model).__name__ != "Sequential":
+        raise NotImplementedError(
+            f"Model '{model.name}' is a subclassed model without get_config(), so its architecture cannot "
+            "be saved. Save its weights with model.save_weights('model.weights.h5') and rebuild the model "
+            "in code, or implement get_config()/from_config() and register the class."
+        )
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' is not built yet; fit or call it on data before saving it.")
+
+
+def _write_h5(handle: h5py.File, model: Any, include_optimizer: bool, config: dict | None) -> None:
+    handle.attrs["nerve_version"] = __version__
+    if config is not None:
+        handle.attrs["model_config"] = json.dumps({k: v for k, v in config.items() if k != "compile_config"})
+        if config.get("compile_config") is not None:
+            handle.attrs["compile_config"] = json.dumps(config["compile_config"])
+    write_weights(handle, model)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and getattr(model, "_optimizer_params", None) is not None:
+        write_optimizer(handle, optimizer)
+
+
+def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
+               include_optimizer: bool = True) -> None:
+    """Save architecture, weights, compile settings and optimizer state to `.keras` or `.h5`.
+
+    Args:
+        model: the model to save.
+        filepath: a path ending in `.keras`, `.h5` or `.hdf5`.
+        overwrite: replace an existing file (default True).
+        include_optimizer: also save the optimizer state, to resume training exactly (default True).
+
+    Example:
+        >>> model.save("best.keras")
+        >>> model.save("dm_15_0.97.hdf5")
+    """
+    path = os.fspath(filepath)
+    _check_savable(model)
+    config = _model_json(model)
+    if path.endswith(".keras"):
+        weights = io.BytesIO()
+        with h5py.File(weights, "w") as handle:
+            _write_h5(handle, model, include_optimizer, None)
+        metadata = {"nerve_version": __version__, "keras_version": "3 (nerve)",
+                    "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+        with atomic_path(path, overwrite) as tmp:
+            with zipfile.ZipFile(tmp, "w") as archive:
+                archive.writestr("metadata.json", json.dumps(metadata))
+                archive.writestr("config.json", json.dumps(config))
+                archive.writestr("model.weights.h5", weights.getvalue())
+    elif path.endswith((".h5", ".hdf5")):
+        with atomic_path(path, overwrite) as tmp:
+            with h5py.File(tmp, "w") as handle:
+                _write_h5(handle, model, include_optimizer, config)
+    else:
+        raise ValueError(
+            f"Cannot tell the format from '{path}': use a name ending in '.keras' (zip, Keras 3's format) or "
+            "'.h5'/'.hdf5' (HDF5). For weights only, use model.save_weights('name.weights.h5')."
+        )
+
+
+def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+    """Save only the weights, to an HDF5 file (any name ending in `.h5`/`.hdf5`)."""
+    path = os.fspath(filepath)
+    if not path.endswith((".h5", ".hdf5")):
+        raise ValueError(
+            f"save_weights writes HDF5: give a name ending in '.weights.h5' (or '.h5'). Received: filepath='{path}'"
+        )
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' has no weights yet; fit or call it on data before saving weights.")
+    with atomic_path(path, overwrite) as tmp:
+        with h5py.File(tmp, "w") as handle:
+            handle.attrs["nerve_version"] = __version__
+            write_weights(handle, model)
+
+
+# ---------------------------------------------------------------- load
+def _open_h5(source: Any, path: str) -> h5py.File:
+    try:
+        return h5py.File(source, "r")
+    except OSError as err:
+        raise _FileError(f"'{path}' cannot be read as HDF5: {err}. The file may be truncated or corrupted.") from None
+
+
+def _read_json(raw: bytes | str, path: str, what: str) -> dict[str, Any]:
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise _FileError(f"'{path}': the {what} is {len(raw)} bytes, over the {_MAX_CONFIG_BYTES}-byte limit.")
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _FileError(f"'{path}': the {what} is not valid JSON ({err}).") from None
+    if not isinstance(value, dict):
+        raise _FileError(f"'{path}': the {what} must be a JSON object.")
+    return value
+
+
+def _build_for_weights(model: Any) -> None:
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' has no input shape, so its weights do not exist yet. Build it first "
+            "(call it on data or give its first layer an input shape), then load the weights."
+        )
+
+
+def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
+               compile: bool = True, safe_mode: bool = True) -> Any:
+    """Load a model saved by `model.save` (`.keras` or `.h5`/`.hdf5`).
+
+    Args:
+        filepath: the file to read.
+        custom_objects: {name: class or function} for your own layers, losses, ...
+        compile: also restore the compile settings and optimizer state (default True).
+        safe_mode: accepted for Keras compatibility; nerve never runs code from a file.
+
+    Example:
+        >>> best_model = nerve.models.load_model("dm_15_0.97.hdf5")
+    """
+    path = os.fspath(filepath)
+    kind = _kind(path)
+    try:
+        if kind == "keras":
+            try:
+                archive = zipfile.ZipFile(path)
+            except zipfile.BadZipFile as err:
+                raise _FileError(f"'{path}' is not a valid '.keras' zip: {err}") from None
+            with archive:
+                names = set(archive.namelist())
+                if "config.json" not in names:
+                    raise _FileError(f"'{path}' has no config.json: it is not a saved model.")
+                config = _read_json(archive.read("config.json"), path, "config.json")
+                weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
+            model = deserialize_object(config, custom_objects)
+            if compile and config.get("compile_config"):
+                _compile_from_config(model, config["compile_config"], custom_objects)
+            if weights is not None:
+                with _open_h5(io.BytesIO(weights), path) as handle:
+                    _load_state(model, handle, compile)
+            return model
+        with _open_h5(path, path) as handle:
+            if "model_config" not in handle.attrs:
+                raise _FileError(
+                    f"'{path}' holds weights only (no model config). Rebuild the model in code and call "
+                    "model.load_weights(path)."
+                )
+            raw = handle.attrs["model_config"]
+            config = _read_json(raw if isinstance(raw, (str, bytes)) else bytes(raw), path, "model config")
+            model = deserialize_object(config, custom_objects)
+            if compile and "compile_config" in handle.attrs:
+                _compile_from_config(model, _read_json(handle.attrs["compile_config"], path, "compile config"),
+                                     custom_objects)
+            _load_state(model, handle, compile)
+            return model
+    except _FileError:
+        raise
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"Cannot load '{path}': {err}") from err
+
+
+def _load_state(model: Any, handle: h5py.File, compile: bool) -> None:
+    read_weights(handle, model)
+    if compile and getattr(model, "compiled", False) and "optimizer" in handle:
+        model._prepare_optimizer()
+        read_optimizer(handle, model.optimizer)
+
+
+def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False) -> None:
+    """Load weights saved by `save_weights` or `save` into `model`, checked layer by layer."""
+    path = os.fspath(filepath)
+    _build_for_weights(model)
+    kind = _kind(path)
+    if kind == "keras":
+        with zipfile.ZipFile(path) as archive:
+            if "model.weights.h5" not in archive.namelist():
+                raise _FileError(f"'{path}' holds no model.weights.h5.")
+            data = archive.read("model.weights.h5")
+        with _open_h5(io.BytesIO(data), path) as handle:
+            read_weights(handle, model, skip_mismatch)
+        return
+    with _open_h5(path, path) as handle:
+        try:
+            read_weights(handle, model, skip_mismatch)
+        except ValueError as err:
+            raise ValueError(f"Cannot load weights from '{path}' into model '{model.name}': {err}") from None
+
+
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
+    """Rebuild a model (architecture only, new weights) from `model.to_json()`."""
+    return deserialize_object(_read_json(json_string, "<json string>", "JSON"), custom_objects)
+
+
+def model_from_yaml(yaml_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
+    """Rebuild a model from `model.to_yaml()`; parsed with yaml.safe_load (no code runs)."""
+    import yaml
+
+    config = yaml.safe_load(yaml_string)
+    if not isinstance(config, dict):
+        raise ValueError("The YAML string does not describe a model config (a mapping was expected).")
+    return deserialize_object(config, custom_objects)
+
