@@ -199,6 +199,10 @@ def get(identifier: str | Callable[..., Any] | dict | None) -> Callable[..., tor
     if isinstance(identifier, str):
         fn = _BY_NAME.get(identifier.lower())
         if fn is None:
+            from nerve.saving.object_registration import get_registered_object
+
+            fn = get_registered_object(identifier)  # custom activations: registered or custom_objects
+        if fn is None:
             raise ValueError(
                 f"Unknown activation '{identifier}'. Valid names: {sorted(_BY_NAME)}. "
                 f"Received: activation={identifier!r}"
@@ -222,7 +226,9 @@ def serialize(activation: Callable[..., Any] | None) -> str | dict:
         return "silu"
     if hasattr(fn, "get_config"):
         return {"class_name": type(fn).__name__, "config": fn.get_config()}
-    return getattr(fn, "__name__", repr(fn))
+    from nerve.saving.object_registration import get_registered_name
+
+    return get_registered_name(fn)
 
 
 def deserialize(config: str | dict) -> Callable[..., torch.Tensor]:

@@ -185,3 +185,15 @@ def test_overwrite_false_refuses(tmp_path):
 def test_unknown_extension_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"'\.keras'.*'\.h5'"):
         _sequential().save(tmp_path / "model.pt")
+
+
+def test_custom_activation_function_via_custom_objects(tmp_path):
+    def cube(x):
+        return x ** 3
+
+    model = nerve.Sequential([nerve.Input((2,)), Dense(2, activation=cube)])
+    model.save(tmp_path / "cube.keras")
+    with pytest.raises(ValueError, match="Unknown activation 'cube'"):
+        nerve.models.load_model(tmp_path / "cube.keras")
+    loaded = nerve.models.load_model(tmp_path / "cube.keras", custom_objects={"cube": cube})
+    np.testing.assert_array_equal(model.predict(np.ones((1, 2)), verbose=0), loaded.predict(np.ones((1, 2)), verbose=0))
