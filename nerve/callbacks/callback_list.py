@@ -2,14 +2,57 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from nerve.callbacks.callback import Callback
 
 if TYPE_CHECKING:
     from nerve.models.model import Model
 
-__all__ = ["CallbackList"]
+__all__ = ["CallbackList", "LazyLogs"]
+
+
+class LazyLogs(MutableMapping):
+    """Batch logs whose values are read from the device only when first looked at.
+
+    The progress bar takes them as they are; every other callback receives a
+    plain dict of floats (read once, at the end of that batch), as in Keras.
+    """
+
+    def __init__(self, produce: Callable[[], dict[str, Any]]) -> None:
+        self._produce = produce
+        self._values: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = {k: _to_python(v) for k, v in self._produce().items()}
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_dict()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.as_dict()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.as_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_dict())
+
+    def __len__(self) -> int:
+        return len(self.as_dict())
+
+    def __repr__(self) -> str:
+        return repr(self.as_dict())
+
+
+def _to_python(value: Any) -> Any:
+    if hasattr(value, "detach"):
+        value = value.detach()
+        return value.item() if value.numel() == 1 else value.cpu().numpy()
+    return value
 
 _HOOKS = (
     "on_epoch_begin", "on_epoch_end",
@@ -71,8 +114,14 @@ class CallbackList:
         return bool(self._active[hook])
 
     def _call(self, hook: str, *args: Any) -> None:
+        *head, logs = args
+        if logs is None:
+            logs = {}
         for cb in self._active[hook]:
-            getattr(cb, hook)(*args)
+            if isinstance(logs, LazyLogs) and not getattr(cb, "_reads_lazy_logs", False):
+                getattr(cb, hook)(*head, logs.as_dict())
+            else:
+                getattr(cb, hook)(*head, logs)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self._call("on_epoch_begin", epoch, logs)

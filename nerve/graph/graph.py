@@ -64,6 +64,8 @@ class Graph:
                     f"and layer calls. Received: {t!r} of type {type(t).__name__}"
                 )
         self.nodes = self._sort_nodes()
+        self._layers: list[Layer] | None = None
+        self.input_dtypes = [backend.standardize_dtype(t.dtype) for t in self.flat_inputs]
         self._compile()
         # Outputs are named by dict key, else by the layer that produced them (Keras's rule).
         self.output_names: list[str] = (
@@ -124,14 +126,50 @@ class Graph:
 
     @property
     def layers(self) -> list["Layer"]:
-        """Every layer of the graph once, inputs first, in execution order."""
-        seen: dict[int, Layer] = {}
-        for t in self.flat_inputs:
-            if t._history is not None:
-                seen.setdefault(id(t._history.layer), t._history.layer)
-        for node in self.nodes:
-            seen.setdefault(id(node.layer), node.layer)
-        return list(seen.values())
+        """Every layer once, in Keras's order: by decreasing depth, then by traversal order."""
+        if self._layers is None:
+            self._layers = self._order_layers()
+        return self._layers
+
+    def _order_layers(self) -> list["Layer"]:
+        input_ids = {id(t) for t in self.flat_inputs}
+        first_seen: dict[int, int] = {}
+        post: list[Node] = []
+        finished: set[int] = set()
+
+        def visit(tensor: KerasTensor) -> None:
+            node = tensor.node
+            if node is None or id(node) in finished:
+                return
+            if id(tensor) in input_ids and not node.is_input:
+                finished.add(id(node))
+                return
+            first_seen.setdefault(id(node.layer), len(first_seen))
+            if not node.is_input:
+                for parent in node.input_tensors:
+                    visit(parent)
+            finished.add(id(node))
+            post.append(node)
+
+        for out in self.flat_outputs:
+            visit(out)
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        layers: dict[int, Layer] = {}
+        in_graph = {id(n) for n in post}
+        for node in reversed(post):
+            depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+            layers[id(node.layer)] = node.layer
+            for parent in node.parent_nodes:
+                if id(parent) in in_graph:
+                    node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+        for t in self.flat_inputs:  # inputs that no output uses still belong to the model
+            if t._history is not None and id(t._history.layer) not in layer_depth:
+                layer_depth[id(t._history.layer)] = 0
+                first_seen[id(t._history.layer)] = -1
+                layers[id(t._history.layer)] = t._history.layer
+        return sorted(layers.values(), key=lambda lay: (-layer_depth[id(lay)], first_seen[id(lay)]))
 
     def run(self, flat_inputs: list[torch.Tensor], training: bool = False) -> list[torch.Tensor]:
         """Execute the plan on concrete tensors; returns the flat outputs."""

@@ -61,6 +61,9 @@ class Layer(torch.nn.Module):
         ...         return x * self.w.value
     """
 
+    # Layers that take integer inputs (e.g. embeddings) set this to keep their dtype.
+    _keep_input_dtype = False
+
     def __init__(
         self,
         *,
@@ -340,8 +343,10 @@ class Layer(torch.nn.Module):
         training = kwargs.pop("training", None)
         if training is None:
             training = _CONTEXT.training
+        # Arrays and lists become tensors of the layer's dtype, as Keras converts them.
         inputs = backend.map_structure(
-            lambda t: t if isinstance(t, torch.Tensor) else backend.convert_to_tensor(t), inputs
+            lambda t: t if isinstance(t, torch.Tensor) else backend.convert_to_tensor(
+                t, dtype=None if self._keep_input_dtype else self._dtype), inputs
         )
         if not self.built:
             self._maybe_build(_shape_of(inputs))

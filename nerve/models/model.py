@@ -142,14 +142,24 @@ class Model(Trainer, Layer):
 
     # ---------------------------------------------------------------- running
     def _flat_inputs(self, x: Any) -> list[torch.Tensor]:
-        assert self._graph is not None
-        names = [t.name for t in self._graph.flat_inputs]
-        return data_adapter.match_names(x, names, "input", self.name)
+        """Line up `x` with the model's inputs and cast each to its Input's dtype (uint8 -> float32)."""
+        graph = self._graph
+        assert graph is not None
+        if isinstance(graph.inputs, dict):
+            names = list(graph.inputs)
+        else:
+            names = [t.name for t in graph.flat_inputs]
+        flat = data_adapter.match_names(x, names, "input", self.name)
+        return [t if not isinstance(t, torch.Tensor) or t.dtype == want else t.to(want)
+                for t, want in zip(flat, graph.input_dtypes)]
 
     def _forward_flat(self, x: Any, training: bool) -> list[torch.Tensor]:
         """Run the model on a batch; returns the outputs as a flat list."""
         if self._graph is not None:
             return self._graph.run(self._flat_inputs(x), training=training)
+        floatx = backend.standardize_dtype(backend.floatx())
+        x = backend.map_structure(
+            lambda t: t.to(floatx) if isinstance(t, torch.Tensor) and not t.is_floating_point() else t, x)
         out = Layer.__call__(self, x, training=training)
         flat = backend.flatten(out)
         self._n_outputs = len(flat)

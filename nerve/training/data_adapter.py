@@ -40,10 +40,9 @@ def _to_tensor(x: Any, device: torch.device, what: str) -> torch.Tensor:
         if arr.dtype == np.float64:
             arr = arr.astype(backend.floatx())
         t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.dtype in (torch.uint8, torch.int8, torch.int16) and what.startswith("x"):
-        # Keras casts integer images to floatx; values are not rescaled.
-        t = t.to(backend.standardize_dtype(backend.floatx()))
-    elif t.dtype == torch.float64:
+    # Integer inputs (uint8 images) stay compact here and are cast to the model
+    # input's dtype per batch, on the device; values are not rescaled.
+    if t.dtype == torch.float64:
         t = t.to(backend.standardize_dtype(backend.floatx()))
     elif t.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32) and not what.startswith("x"):
         t = t.long()

@@ -9,15 +9,14 @@ bar redraws or an epoch ends.
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from nerve import backend
 from nerve import optimizers as optimizers_module
-from nerve.callbacks.callback_list import CallbackList
+from nerve.callbacks.callback_list import CallbackList, LazyLogs
 from nerve.callbacks.history import History
 from nerve.callbacks.progbar_logger import ProgbarLogger
 from nerve.training import data_adapter
@@ -27,43 +26,6 @@ if TYPE_CHECKING:
     from nerve.models.model import Model
 
 __all__ = ["Trainer"]
-
-
-class LazyLogs(MutableMapping):
-    """Batch logs that read device values only when a callback looks at them."""
-
-    def __init__(self, produce: Callable[[], dict[str, Any]]) -> None:
-        self._produce = produce
-        self._values: dict[str, Any] | None = None
-
-    def _data(self) -> dict[str, Any]:
-        if self._values is None:
-            self._values = {k: _to_float(v) for k, v in self._produce().items()}
-        return self._values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data()[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-    def __repr__(self) -> str:
-        return repr(self._data())
-
-
-def _to_float(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
-    return value
 
 
 def _resolve_verbose(verbose: Any) -> int:
@@ -283,7 +245,7 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _read_logs(self) -> dict[str, Any]:
-        return {k: _to_float(v) for k, v in self._current_logs().items()}
+        return LazyLogs(self._current_logs).as_dict()
 
     def _prepare_optimizer(self) -> None:
         params = [v.value for v in self.trainable_weights]
@@ -294,9 +256,11 @@ class Trainer:
             p.grad = None
 
     def _make_callbacks(self, callbacks: Any, verbose: int, epochs: int, steps: int | None) -> CallbackList:
+        # Keras's order: the user's callbacks, then History, then the progress bar,
+        # so keys that callbacks add to the epoch logs reach both.
         user = list(callbacks or [])
         if not any(isinstance(cb, History) for cb in user):
-            user.insert(0, History())
+            user.append(History())
         if verbose and not any(isinstance(cb, ProgbarLogger) for cb in user):
             user.append(ProgbarLogger(verbose=verbose))
         return CallbackList(user, model=self, epochs=epochs, steps=steps, verbose=verbose)
