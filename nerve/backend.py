@@ -231,10 +231,13 @@ class Variable:
     and work in arithmetic and inside torch functions like the tensor they hold.
 
     Args:
-        value: a torch tensor (kept as is, so it can be a registered Parameter)
-            or anything `convert_to_tensor` accepts.
-        name: the variable's short name, e.g. `"kernel"`.
+        initializer: the value (a torch tensor is kept as is, so it can be a
+            registered Parameter; arrays and numbers are converted), or an
+            initializer name/callable used with `shape`.
+        shape: the shape, when `initializer` is an initializer.
+        dtype: the dtype (default: the value's, floats as `floatx()`).
         trainable: whether optimizers update it (default True).
+        name: the variable's short name, e.g. `"kernel"`.
         path: the full name, e.g. `"sequential/dense/kernel"`.
 
     Example:
@@ -247,17 +250,29 @@ class Variable:
 
     def __init__(
         self,
-        value: Any,
-        name: str = "variable",
-        trainable: bool = True,
-        path: str | None = None,
+        initializer: Any = None,
+        shape: tuple[int, ...] | None = None,
         dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        aggregation: str = "none",
+        synchronization: str = "auto",
+        name: str | None = None,
+        path: str | None = None,
     ) -> None:
-        if not isinstance(value, torch.Tensor):
-            value = convert_to_tensor(value, dtype=dtype)
+        if isinstance(initializer, torch.Tensor):
+            value = initializer  # kept as is, so it can be a registered Parameter
+        elif isinstance(initializer, str) or (callable(initializer) and not isinstance(initializer, np.ndarray)):
+            from nerve import initializers  # Keras style: Variable("zeros", shape=(3,))
+
+            if shape is None:
+                raise ValueError(f"Variable with initializer {initializer!r} needs a shape. Received: shape=None")
+            value = initializers.get(initializer)(tuple(shape), dtype=dtype).to(get_device())
+        else:
+            value = convert_to_tensor(initializer, dtype=dtype)
         self._value = value
-        self.name = name
-        self.path = path or name
+        self.name = name or "variable"
+        self.path = path or self.name
         self._trainable = trainable
 
     @property

@@ -311,10 +311,12 @@ def log_cosh(y_true: Any, y_pred: Any) -> torch.Tensor:
     return torch.mean(x + F.softplus(-2.0 * x) - _LOG2, dim=-1)
 
 
-def _hinge_labels(y_true: torch.Tensor) -> torch.Tensor:
-    # Labels that are all 0 or 1 become -1 or 1; other labels are kept (no host sync).
+def _hinge_margin(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """`maximum(1 - y_true * y_pred, 0)`, with labels that are all 0 or 1 turned into -1 or 1 (no host sync)."""
+    y_true, y_pred = _dense_pair(y_true, y_pred)
     is_binary = torch.all((y_true == 0) | (y_true == 1))
-    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+    y_true = torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+    return torch.clamp(1.0 - y_true * y_pred, min=0.0)
 
 
 def hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -328,9 +330,7 @@ def hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
         >>> hinge(torch.tensor([[1.0]]), torch.tensor([[0.25]]))
         tensor([0.7500])
     """
-    y_true, y_pred = _dense_pair(y_true, y_pred)
-    y_true = _hinge_labels(y_true)
-    return torch.mean(torch.clamp(1.0 - y_true * y_pred, min=0.0), dim=-1)
+    return torch.mean(_hinge_margin(y_true, y_pred), dim=-1)
 
 
 def squared_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -344,9 +344,7 @@ def squared_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
         >>> squared_hinge(torch.tensor([[1.0]]), torch.tensor([[0.5]]))
         tensor([0.2500])
     """
-    y_true, y_pred = _dense_pair(y_true, y_pred)
-    y_true = _hinge_labels(y_true)
-    return torch.mean(torch.square(torch.clamp(1.0 - y_true * y_pred, min=0.0)), dim=-1)
+    return torch.mean(torch.square(_hinge_margin(y_true, y_pred)), dim=-1)
 
 
 def categorical_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -415,6 +413,28 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
     return -torch.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), dim=axis)
 
 
+def _binary_inputs(
+    y_true: Any, y_pred: Any, from_logits: bool, label_smoothing: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Smoothed labels, probabilities and, where known, logits (with labels broadcast to them)."""
+    y_true, y_pred = _dense_pair(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    logits = y_pred if from_logits else _fused_logits(y_pred, "sigmoid")
+    if logits is not None and y_true.shape != logits.shape:
+        y_true, logits = torch.broadcast_tensors(y_true, logits)
+    return y_true, y_pred, logits
+
+
+def _binary_ce(y_true: torch.Tensor, y_pred: torch.Tensor, logits: torch.Tensor | None) -> torch.Tensor:
+    """Elementwise binary cross-entropy: from the logits when given, else from clipped probabilities."""
+    if logits is not None:
+        return F.binary_cross_entropy_with_logits(logits, y_true, reduction="none")
+    eps = backend.epsilon()
+    p = torch.clamp(y_pred, eps, 1.0 - eps)
+    return -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
+
+
 def binary_crossentropy(
     y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ) -> torch.Tensor:
@@ -433,21 +453,8 @@ def binary_crossentropy(
         >>> binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]))
         tensor([0.6931])
     """
-    y_pred = _as_pred(y_pred)
-    y_true = _as_true(y_true, y_pred, y_pred.dtype)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    logits = y_pred if from_logits else _fused_logits(y_pred, "sigmoid")
-    if logits is not None:
-        if y_true.shape != logits.shape:
-            y_true, logits = torch.broadcast_tensors(y_true, logits)
-        ce = F.binary_cross_entropy_with_logits(logits, y_true, reduction="none")
-    else:
-        eps = backend.epsilon()
-        p = torch.clamp(y_pred, eps, 1.0 - eps)
-        ce = -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
-    return torch.mean(ce, dim=axis)
+    y_true, y_pred, logits = _binary_inputs(y_true, y_pred, from_logits, label_smoothing)
+    return torch.mean(_binary_ce(y_true, y_pred, logits), dim=axis)
 
 
 def binary_focal_crossentropy(
@@ -476,22 +483,9 @@ def binary_focal_crossentropy(
         >>> binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=0.0)
         tensor([0.6931])
     """
-    y_pred = _as_pred(y_pred)
-    y_true = _as_true(y_true, y_pred, y_pred.dtype)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    logits = y_pred if from_logits else _fused_logits(y_pred, "sigmoid")
-    if logits is not None:
-        if y_true.shape != logits.shape:
-            y_true, logits = torch.broadcast_tensors(y_true, logits)
-        probs = torch.sigmoid(logits)
-        bce = F.binary_cross_entropy_with_logits(logits, y_true, reduction="none")
-    else:
-        eps = backend.epsilon()
-        probs = y_pred
-        p = torch.clamp(y_pred, eps, 1.0 - eps)
-        bce = -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
+    y_true, y_pred, logits = _binary_inputs(y_true, y_pred, from_logits, label_smoothing)
+    bce = _binary_ce(y_true, y_pred, logits)
+    probs = y_pred if logits is None else torch.sigmoid(logits)
     p_t = y_true * probs + (1.0 - y_true) * (1.0 - probs)
     focal = torch.pow(1.0 - p_t, gamma) * bce
     if apply_class_balancing:
@@ -499,7 +493,13 @@ def binary_focal_crossentropy(
     return torch.mean(focal, dim=axis)
 
 
-def _warn_single_class(fn_name: str, y_pred: torch.Tensor) -> None:
+def _categorical_inputs(
+    fn_name: str, y_true: Any, y_pred: Any, from_logits: bool, label_smoothing: float, axis: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Checked, smoothed one-hot labels, probabilities and, where known, logits (for `fn_name`'s errors)."""
+    _check_axis(axis)
+    y_pred = _as_pred(y_pred)
+    y_true = _as_true(y_true, y_pred, y_pred.dtype)
     if y_pred.dim() and y_pred.shape[-1] == 1:
         warnings.warn(
             f"In loss {fn_name}, expected y_pred.shape to be (batch_size, num_classes) with "
@@ -508,9 +508,6 @@ def _warn_single_class(fn_name: str, y_pred: torch.Tensor) -> None:
             UserWarning,
             stacklevel=3,
         )
-
-
-def _check_same_shape(fn_name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
     if y_true.shape != y_pred.shape:
         hint = ""
         if y_true.dim() == y_pred.dim() - 1 or (y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1):
@@ -519,6 +516,17 @@ def _check_same_shape(fn_name: str, y_true: torch.Tensor, y_pred: torch.Tensor) 
             f"In {fn_name}, `y_true` (one-hot labels) and `y_pred` must have the same shape.{hint} "
             f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}"
         )
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[axis]
+    if from_logits:
+        return y_true, y_pred, y_pred
+    return y_true, y_pred, _fused_logits(y_pred, "softmax") if _is_last_axis(axis, y_pred.dim()) else None
+
+
+def _clipped_distribution(y_pred: torch.Tensor, axis: int) -> torch.Tensor:
+    """Scores normalized to sum to 1 over `axis`, clipped to [epsilon, 1 - epsilon] as Keras does."""
+    eps = backend.epsilon()
+    return torch.clamp(y_pred / torch.sum(y_pred, dim=axis, keepdim=True), eps, 1.0 - eps)
 
 
 def categorical_crossentropy(
@@ -539,22 +547,12 @@ def categorical_crossentropy(
         >>> categorical_crossentropy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]]))
         tensor([0.6931])
     """
-    _check_axis(axis)
-    y_pred = _as_pred(y_pred)
-    y_true = _as_true(y_true, y_pred, y_pred.dtype)
-    _warn_single_class("categorical_crossentropy", y_pred)
-    _check_same_shape("categorical_crossentropy", y_true, y_pred)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[axis]
-    if from_logits:
-        logits = y_pred
-    else:
-        logits = _fused_logits(y_pred, "softmax") if _is_last_axis(axis, y_pred.dim()) else None
+    y_true, y_pred, logits = _categorical_inputs(
+        "categorical_crossentropy", y_true, y_pred, from_logits, label_smoothing, axis
+    )
     if logits is not None:
         return -torch.sum(y_true * torch.log_softmax(logits, dim=axis), dim=axis)
-    eps = backend.epsilon()
-    p = torch.clamp(y_pred / torch.sum(y_pred, dim=axis, keepdim=True), eps, 1.0 - eps)
-    return -torch.sum(y_true * torch.log(p), dim=axis)
+    return -torch.sum(y_true * torch.log(_clipped_distribution(y_pred, axis)), dim=axis)
 
 
 def categorical_focal_crossentropy(
@@ -581,23 +579,14 @@ def categorical_focal_crossentropy(
         >>> categorical_focal_crossentropy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]]))
         tensor([0.0433])
     """
-    _check_axis(axis)
-    y_pred = _as_pred(y_pred)
-    y_true = _as_true(y_true, y_pred, y_pred.dtype)
-    _warn_single_class("categorical_focal_crossentropy", y_pred)
-    _check_same_shape("categorical_focal_crossentropy", y_true, y_pred)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[axis]
-    if from_logits:
-        logits = y_pred
-    else:
-        logits = _fused_logits(y_pred, "softmax") if _is_last_axis(axis, y_pred.dim()) else None
-    eps = backend.epsilon()
+    y_true, y_pred, logits = _categorical_inputs(
+        "categorical_focal_crossentropy", y_true, y_pred, from_logits, label_smoothing, axis
+    )
     if logits is not None:
         log_p = torch.log_softmax(logits, dim=axis)
         probs = torch.exp(log_p)
     else:
-        probs = torch.clamp(y_pred / torch.sum(y_pred, dim=axis, keepdim=True), eps, 1.0 - eps)
+        probs = _clipped_distribution(y_pred, axis)
         log_p = torch.log(probs)
     focal = alpha * torch.pow(1.0 - probs, gamma) * (-y_true * log_p)
     return torch.sum(focal, dim=axis)
@@ -872,7 +861,7 @@ class LossFunctionWrapper(Loss):
         **kwargs: Any,
     ) -> None:
         if isinstance(fn, str):
-            fn = _function_from_name(fn)
+            fn = _REGISTRY.function(fn)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
@@ -932,7 +921,22 @@ class LossFunctionWrapper(Loss):
         return super().__repr__()
 
 
-class MeanSquaredError(LossFunctionWrapper):
+class _BuiltinLoss(LossFunctionWrapper):
+    """Base of the built-in loss classes: each is its function with the options of its signature.
+
+    A subclass keeps Keras's constructor signature and passes its function and
+    its options on; the options go to the function, become attributes and fill
+    `get_config` after `name` and `reduction`.
+    """
+
+    def __init__(
+        self, fn: Callable[..., torch.Tensor], reduction: str | None, name: str, dtype: Any, **options: Any
+    ) -> None:
+        super().__init__(fn, reduction=reduction, name=name, dtype=dtype, **options)
+        vars(self).update(options)
+
+
+class MeanSquaredError(_BuiltinLoss):
     """Mean of squared errors between labels and predictions.
 
     Args:
@@ -946,10 +950,10 @@ class MeanSquaredError(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "mean_squared_error", dtype: Any = None) -> None:
-        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(mean_squared_error, reduction, name, dtype)
 
 
-class MeanAbsoluteError(LossFunctionWrapper):
+class MeanAbsoluteError(_BuiltinLoss):
     """Mean of absolute errors between labels and predictions.
 
     Args:
@@ -963,10 +967,10 @@ class MeanAbsoluteError(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "mean_absolute_error", dtype: Any = None) -> None:
-        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(mean_absolute_error, reduction, name, dtype)
 
 
-class MeanAbsolutePercentageError(LossFunctionWrapper):
+class MeanAbsolutePercentageError(_BuiltinLoss):
     """Mean absolute percentage error, `100 * mean(abs((y_true - y_pred) / y_true))`.
 
     Args:
@@ -982,10 +986,10 @@ class MeanAbsolutePercentageError(LossFunctionWrapper):
     def __init__(
         self, reduction: str | None = "sum_over_batch_size", name: str = "mean_absolute_percentage_error", dtype: Any = None
     ) -> None:
-        super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(mean_absolute_percentage_error, reduction, name, dtype)
 
 
-class MeanSquaredLogarithmicError(LossFunctionWrapper):
+class MeanSquaredLogarithmicError(_BuiltinLoss):
     """Mean squared error between `log(y_true + 1)` and `log(y_pred + 1)`.
 
     Args:
@@ -1001,10 +1005,10 @@ class MeanSquaredLogarithmicError(LossFunctionWrapper):
     def __init__(
         self, reduction: str | None = "sum_over_batch_size", name: str = "mean_squared_logarithmic_error", dtype: Any = None
     ) -> None:
-        super().__init__(mean_squared_logarithmic_error, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(mean_squared_logarithmic_error, reduction, name, dtype)
 
 
-class CosineSimilarity(LossFunctionWrapper):
+class CosineSimilarity(_BuiltinLoss):
     """Negative cosine similarity between labels and predictions along `axis`.
 
     Args:
@@ -1021,10 +1025,10 @@ class CosineSimilarity(LossFunctionWrapper):
     def __init__(
         self, axis: int = -1, reduction: str | None = "sum_over_batch_size", name: str = "cosine_similarity", dtype: Any = None
     ) -> None:
-        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
+        super().__init__(cosine_similarity, reduction, name, dtype, axis=axis)
 
 
-class Huber(LossFunctionWrapper):
+class Huber(_BuiltinLoss):
     """Huber loss: quadratic for small errors, linear beyond `delta`.
 
     Args:
@@ -1041,10 +1045,10 @@ class Huber(LossFunctionWrapper):
     def __init__(
         self, delta: float = 1.0, reduction: str | None = "sum_over_batch_size", name: str = "huber_loss", dtype: Any = None
     ) -> None:
-        super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
+        super().__init__(huber, reduction, name, dtype, delta=delta)
 
 
-class LogCosh(LossFunctionWrapper):
+class LogCosh(_BuiltinLoss):
     """Logarithm of the hyperbolic cosine of the prediction error.
 
     Args:
@@ -1058,10 +1062,10 @@ class LogCosh(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "log_cosh", dtype: Any = None) -> None:
-        super().__init__(log_cosh, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(log_cosh, reduction, name, dtype)
 
 
-class Hinge(LossFunctionWrapper):
+class Hinge(_BuiltinLoss):
     """Hinge loss `maximum(1 - y_true * y_pred, 0)`; 0/1 labels become -1/1.
 
     Args:
@@ -1075,10 +1079,10 @@ class Hinge(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "hinge", dtype: Any = None) -> None:
-        super().__init__(hinge, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(hinge, reduction, name, dtype)
 
 
-class SquaredHinge(LossFunctionWrapper):
+class SquaredHinge(_BuiltinLoss):
     """Squared hinge loss `square(maximum(1 - y_true * y_pred, 0))`; 0/1 labels become -1/1.
 
     Args:
@@ -1092,10 +1096,10 @@ class SquaredHinge(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "squared_hinge", dtype: Any = None) -> None:
-        super().__init__(squared_hinge, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(squared_hinge, reduction, name, dtype)
 
 
-class CategoricalHinge(LossFunctionWrapper):
+class CategoricalHinge(_BuiltinLoss):
     """Categorical hinge loss `maximum(neg - pos + 1, 0)` for one-hot labels.
 
     Args:
@@ -1109,10 +1113,10 @@ class CategoricalHinge(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "categorical_hinge", dtype: Any = None) -> None:
-        super().__init__(categorical_hinge, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(categorical_hinge, reduction, name, dtype)
 
 
-class KLDivergence(LossFunctionWrapper):
+class KLDivergence(_BuiltinLoss):
     """Kullback-Leibler divergence `y_true * log(y_true / y_pred)`.
 
     Args:
@@ -1126,10 +1130,10 @@ class KLDivergence(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "kl_divergence", dtype: Any = None) -> None:
-        super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(kl_divergence, reduction, name, dtype)
 
 
-class Poisson(LossFunctionWrapper):
+class Poisson(_BuiltinLoss):
     """Poisson loss `y_pred - y_true * log(y_pred)`.
 
     Args:
@@ -1143,10 +1147,10 @@ class Poisson(LossFunctionWrapper):
     """
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "poisson", dtype: Any = None) -> None:
-        super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(poisson, reduction, name, dtype)
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
+class BinaryCrossentropy(_BuiltinLoss):
     """Binary cross-entropy for 0/1 labels (or probabilities) and predicted probabilities.
 
     Args:
@@ -1172,20 +1176,12 @@ class BinaryCrossentropy(LossFunctionWrapper):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            binary_crossentropy,
-            reduction=reduction,
-            name=name,
-            dtype=dtype,
-            from_logits=from_logits,
-            label_smoothing=label_smoothing,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
+            binary_crossentropy, reduction, name, dtype,
+            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )  # fmt: skip
 
 
-class BinaryFocalCrossentropy(LossFunctionWrapper):
+class BinaryFocalCrossentropy(_BuiltinLoss):
     """Binary focal cross-entropy, which down-weights easy examples by `(1 - p_t) ** gamma`.
 
     Args:
@@ -1217,26 +1213,12 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            binary_focal_crossentropy,
-            reduction=reduction,
-            name=name,
-            dtype=dtype,
-            apply_class_balancing=apply_class_balancing,
-            alpha=alpha,
-            gamma=gamma,
-            from_logits=from_logits,
-            label_smoothing=label_smoothing,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-        self.apply_class_balancing = apply_class_balancing
-        self.alpha = alpha
-        self.gamma = gamma
+            binary_focal_crossentropy, reduction, name, dtype, apply_class_balancing=apply_class_balancing,
+            alpha=alpha, gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )  # fmt: skip
 
 
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_BuiltinLoss):
     """Categorical cross-entropy for one-hot labels and predicted class distributions.
 
     Args:
@@ -1262,20 +1244,12 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            categorical_crossentropy,
-            reduction=reduction,
-            name=name,
-            dtype=dtype,
-            from_logits=from_logits,
-            label_smoothing=label_smoothing,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
+            categorical_crossentropy, reduction, name, dtype,
+            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )  # fmt: skip
 
 
-class CategoricalFocalCrossentropy(LossFunctionWrapper):
+class CategoricalFocalCrossentropy(_BuiltinLoss):
     """Categorical focal cross-entropy, which down-weights well-classified examples.
 
     Args:
@@ -1305,24 +1279,12 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            categorical_focal_crossentropy,
-            reduction=reduction,
-            name=name,
-            dtype=dtype,
-            alpha=alpha,
-            gamma=gamma,
-            from_logits=from_logits,
-            label_smoothing=label_smoothing,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-        self.alpha = alpha
-        self.gamma = gamma
+            categorical_focal_crossentropy, reduction, name, dtype,
+            alpha=alpha, gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )  # fmt: skip
 
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
+class SparseCategoricalCrossentropy(_BuiltinLoss):
     """Cross-entropy for integer class labels and predicted class distributions.
 
     The training hot path: with a softmax output (logits attached) or
@@ -1352,17 +1314,9 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            sparse_categorical_crossentropy,
-            reduction=reduction,
-            name=name,
-            dtype=dtype,
-            from_logits=from_logits,
-            ignore_class=ignore_class,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.ignore_class = ignore_class
-        self.axis = axis
+            sparse_categorical_crossentropy, reduction, name, dtype,
+            from_logits=from_logits, ignore_class=ignore_class, axis=axis,
+        )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- lookup
@@ -1434,13 +1388,97 @@ def _valid_names() -> list[str]:
     return sorted(set(_FUNCTIONS) | (set(_CLASSES) - {"Loss", "LossFunctionWrapper"}))
 
 
-def _function_from_name(name: str) -> Callable[..., torch.Tensor]:
-    try:
-        return _FUNCTIONS[name]
-    except KeyError:
+class _Registry:
+    """Name lookup, `serialize` and `deserialize` for one kind of object: losses here, metrics in `nerve.metrics`.
+
+    Args:
+        kind: what is looked up, as messages name it (`"loss"`, `"metric"`).
+        module: the module written into configs.
+        base: the base class of the objects (`Loss`, `Metric`).
+        functions: per-sample functions by name and alias.
+        classes: classes by name, for configs.
+        aliases: more class names that configs may use (default none).
+        get: the module's `get`, which resolves a bare name.
+        fn_name: the name a function is saved under.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        module: str,
+        base: type,
+        functions: dict[str, Callable[..., Any]],
+        classes: dict[str, type],
+        get: Callable[[Any], Any],
+        fn_name: Callable[[Any], str],
+        aliases: dict[str, type] | None = None,
+    ) -> None:
+        self.kind, self.module, self.base = kind, module, base
+        self.functions, self.classes, self.aliases = functions, classes, aliases or {}
+        self.get, self.fn_name = get, fn_name
+
+    def function(self, name: Any) -> Callable[..., Any]:
+        """Return the function called `name`, or raise a ValueError listing the valid names."""
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise ValueError(
+                f"Unknown {self.kind} function {name!r}. Expected one of {sorted(self.functions)}. "
+                f"Received: fn={name!r}"
+            ) from None
+
+    def serialize(self, obj: Any) -> Any:
+        """Keras's config layout for an object or a function; None and names pass through."""
+        if obj is None or isinstance(obj, str):
+            return obj
+        if isinstance(obj, self.base):
+            return dict(module=self.module, class_name=type(obj).__name__, config=obj.get_config(), registered_name=None)
+        if callable(obj):
+            return dict(module="builtins", class_name="function", config=self.fn_name(obj), registered_name="function")
         raise ValueError(
-            f"Unknown loss function {name!r}. Expected one of {sorted(_FUNCTIONS)}. Received: fn={name!r}"
-        ) from None
+            f"Cannot serialize a {self.kind} that is neither a {self.base.__name__} nor a function. "
+            f"Received: {self.kind}={obj!r}"
+        )
+
+    def deserialize(self, config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
+        """Rebuild an object or a function from `serialize`'s output, a Keras config or a name."""
+        custom_objects = custom_objects or {}
+        if config is None:
+            return None
+        if isinstance(config, str):
+            return custom_objects[config] if config in custom_objects else self.get(config)
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise ValueError(
+                f"Could not deserialize {self.kind}: expected a dict with 'class_name'. Received: config={config!r}"
+            )
+        class_name = config["class_name"]
+        inner = config.get("config", {})
+        if class_name == "function":
+            name = inner if isinstance(inner, str) else inner.get("name")
+            return custom_objects[name] if name in custom_objects else self.function(name)
+        registered = config.get("registered_name")
+        cls = custom_objects.get(class_name) or (custom_objects.get(registered) if registered else None)
+        cls = cls or self.classes.get(class_name) or self.aliases.get(class_name)
+        if cls is None:
+            raise ValueError(
+                f"Unknown {self.kind} class {class_name!r}. Expected one of {sorted(self.classes)} or a class in "
+                f"`custom_objects`. Received: config={config!r}"
+            )
+        inner = dict(inner) if isinstance(inner, dict) else {}
+        fn = inner.get("fn")
+        if isinstance(fn, dict):
+            inner["fn"] = self.deserialize(fn, custom_objects)
+        elif isinstance(fn, str):
+            inner["fn"] = custom_objects.get(fn) or self.function(fn)
+        return cls.from_config(inner)
+
+    def not_understood(self, identifier: Any, valid_names: list[str]) -> ValueError:
+        """The error `get` raises for an identifier it cannot interpret."""
+        return ValueError(
+            f"Could not interpret {self.kind} identifier: {identifier!r}. Expected a {self.base.__name__}, a "
+            f"function, a config dict or one of these names: {', '.join(valid_names)}. "
+            f"Received: {self.kind}={identifier!r}"
+        )
 
 
 def serialize(loss: Any) -> Any:
@@ -1453,18 +1491,7 @@ def serialize(loss: Any) -> Any:
         >>> serialize(MeanSquaredError())["class_name"]
         'MeanSquaredError'
     """
-    if loss is None or isinstance(loss, str):
-        return loss
-    if isinstance(loss, Loss):
-        return {
-            "module": "nerve.losses",
-            "class_name": type(loss).__name__,
-            "config": loss.get_config(),
-            "registered_name": None,
-        }
-    if callable(loss):
-        return {"module": "builtins", "class_name": "function", "config": _fn_name(loss), "registered_name": "function"}
-    raise ValueError(f"Cannot serialize a loss that is neither a Loss nor a function. Received: loss={loss!r}")
+    return _REGISTRY.serialize(loss)
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
@@ -1478,39 +1505,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
         >>> deserialize(serialize(Huber(delta=2.0))).get_config()["delta"]
         2.0
     """
-    custom_objects = custom_objects or {}
-    if config is None:
-        return None
-    if isinstance(config, str):
-        if config in custom_objects:
-            return custom_objects[config]
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize loss: expected a dict with 'class_name'. Received: config={config!r}")
-    class_name = config["class_name"]
-    inner = config.get("config", {})
-    if class_name == "function":
-        name = inner if isinstance(inner, str) else inner.get("name")
-        if name in custom_objects:
-            return custom_objects[name]
-        return _function_from_name(name)
-    registered = config.get("registered_name")
-    cls = custom_objects.get(class_name) or (custom_objects.get(registered) if registered else None)
-    cls = cls or _CLASSES.get(class_name) or _CLASS_ALIASES.get(class_name)
-    if cls is None:
-        raise ValueError(
-            f"Unknown loss class {class_name!r}. Expected one of {sorted(_CLASSES)} or a class in "
-            f"`custom_objects`. Received: config={config!r}"
-        )
-    inner = dict(inner) if isinstance(inner, dict) else {}
-    if "fn" in inner:
-        fn = inner["fn"]
-        if isinstance(fn, dict):
-            fn = deserialize(fn, custom_objects)
-        elif isinstance(fn, str):
-            fn = custom_objects.get(fn) or _function_from_name(fn)
-        inner["fn"] = fn
-    return cls.from_config(inner)
+    return _REGISTRY.deserialize(config, custom_objects)
 
 
 def get(identifier: Any) -> Any:
@@ -1548,7 +1543,7 @@ def get(identifier: Any) -> Any:
         return identifier()
     elif callable(identifier):
         return identifier
-    raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}. Expected a Loss, a function, a config "
-        f"dict or one of these names: {', '.join(_valid_names())}. Received: loss={identifier!r}"
-    )
+    raise _REGISTRY.not_understood(identifier, _valid_names())
+
+
+_REGISTRY = _Registry("loss", "nerve.losses", Loss, _FUNCTIONS, _CLASSES, get, _fn_name, aliases=_CLASS_ALIASES)

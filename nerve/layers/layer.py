@@ -106,22 +106,38 @@ class Layer(torch.nn.Module):
 
     # ------------------------------------------------------------ attributes
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, Variable) and name in self.__dict__.get("_parameters", {}):
-            # `self.kernel = self.add_weight(...)`: the Parameter is registered
-            # under the same name; the attribute gives the Keras Variable.
+        if "_modules" not in self.__dict__ or name.startswith("_"):
+            super().__setattr__(name, value)
+            return
+        if isinstance(value, Variable):
+            if name not in self._parameters:
+                self._track_variable(name, value)
+            # The Parameter is registered under the same name; the attribute gives the Variable.
             object.__setattr__(self, name, value)
             return
-        if (
-            isinstance(value, (list, tuple))
-            and value
-            and all(isinstance(v, Layer) for v in value)
-            and "_modules" in self.__dict__
-        ):
-            for i, layer in enumerate(value):
-                self.add_module(f"{name}_{i}", layer)
-            object.__setattr__(self, name, value)
-            return
+        if type(value) is list:
+            value = _TrackedList(self, name, value)
+        elif type(value) is dict:
+            value = _TrackedDict(self, name, value)
+        elif type(value) is tuple:
+            for i, item in enumerate(value):
+                if isinstance(item, Layer):
+                    self.add_module(f"{name}_{i}", item)
         super().__setattr__(name, value)
+
+    def _track_variable(self, name: str, var: Variable) -> None:
+        """Adopt a Variable assigned as an attribute (`self.w = nerve.Variable(...)`), as Keras does."""
+        if any(var is v for v in self._trainable_vars + self._non_trainable_vars):
+            return
+        tensor = var.value
+        if tensor.is_floating_point() and not isinstance(tensor, torch.nn.Parameter):
+            tensor = torch.nn.Parameter(tensor.detach(), requires_grad=bool(var.trainable and self._trainable))
+            var._value = tensor
+        if isinstance(tensor, torch.nn.Parameter):
+            self.register_parameter(name, tensor)
+        var.path = f"{self.name}/{var.name}"
+        (self._trainable_vars if var.trainable else self._non_trainable_vars).append(var)
+        self.built = True
 
     @property
     def dtype(self) -> str:
@@ -462,6 +478,59 @@ class Layer(torch.nn.Module):
         if not self._modules:
             return f"<{type(self).__name__} name={self.name}, built={self.built}>"
         return super().__repr__()
+
+
+class _TrackedList(list):
+    """A list attribute of a layer: layers appended to it become its sublayers."""
+
+    def __init__(self, owner: "Layer", name: str, items: Any = ()) -> None:
+        super().__init__()
+        self._owner, self._name, self._count = owner, name, 0
+        self.extend(items)
+
+    def _track(self, value: Any) -> None:
+        if isinstance(value, Layer):
+            self._owner.add_module(f"{self._name}_{self._count}", value)
+            self._count += 1
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        self._track(value)
+
+    def extend(self, values: Any) -> None:
+        for value in values:
+            self.append(value)
+
+    def insert(self, index: Any, value: Any) -> None:
+        super().insert(index, value)
+        self._track(value)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        for item in value if isinstance(index, slice) else [value]:
+            self._track(item)
+
+    def __iadd__(self, values: Any) -> "_TrackedList":
+        self.extend(values)
+        return self
+
+
+class _TrackedDict(dict):
+    """A dict attribute of a layer: layers stored in it become its sublayers."""
+
+    def __init__(self, owner: "Layer", name: str, items: Any = ()) -> None:
+        super().__init__()
+        self._owner, self._name = owner, name
+        self.update(items)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if isinstance(value, Layer):
+            self._owner.add_module(f"{self._name}_{key}".replace(".", "_"), value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
 
 def _is_shape(x: Any) -> bool:

@@ -60,7 +60,7 @@ from nerve.metrics.accuracy import (
 from nerve.metrics.auc import AUC
 from nerve.metrics.confusion import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
 from nerve.metrics.hinge import CategoricalHinge, Hinge, SquaredHinge
-from nerve.metrics.mean import Mean, MeanMetricWrapper, Sum
+from nerve.metrics.mean import Mean, MeanMetricWrapper, Sum, _fn_name
 from nerve.metrics.metric import Metric
 from nerve.metrics.precision import Precision
 from nerve.metrics.probabilistic import (
@@ -269,19 +269,7 @@ def serialize(metric: Any) -> Any:
         >>> serialize(AUC())["class_name"]
         'AUC'
     """
-    if metric is None or isinstance(metric, str):
-        return metric
-    if isinstance(metric, Metric):
-        return {
-            "module": "nerve.metrics",
-            "class_name": type(metric).__name__,
-            "config": metric.get_config(),
-            "registered_name": None,
-        }
-    if callable(metric):
-        name = getattr(metric, "__name__", type(metric).__name__)
-        return {"module": "builtins", "class_name": "function", "config": name, "registered_name": "function"}
-    raise ValueError(f"Cannot serialize a metric that is neither a Metric nor a function. Received: metric={metric!r}")
+    return _REGISTRY.serialize(metric)
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
@@ -295,44 +283,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
         >>> deserialize(serialize(Precision(thresholds=0.3))).thresholds
         [0.3]
     """
-    custom_objects = custom_objects or {}
-    if config is None:
-        return None
-    if isinstance(config, str):
-        return custom_objects[config] if config in custom_objects else get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize metric: expected a dict with 'class_name'. Received: config={config!r}")
-    class_name = config["class_name"]
-    inner = config.get("config", {})
-    if class_name == "function":
-        name = inner if isinstance(inner, str) else inner.get("name")
-        if name in custom_objects:
-            return custom_objects[name]
-        if name in _FUNCTIONS:
-            return _FUNCTIONS[name]
-        raise ValueError(f"Unknown metric function {name!r}. Received: config={config!r}")
-    registered = config.get("registered_name")
-    cls = custom_objects.get(class_name) or (custom_objects.get(registered) if registered else None)
-    cls = cls or _CLASSES.get(class_name)
-    if cls is None:
-        raise ValueError(
-            f"Unknown metric class {class_name!r}. Expected one of {sorted(_CLASSES)} or a class in "
-            f"`custom_objects`. Received: config={config!r}"
-        )
-    inner = dict(inner) if isinstance(inner, dict) else {}
-    fn = inner.get("fn")
-    if isinstance(fn, dict):
-        inner["fn"] = deserialize(fn, custom_objects)
-    elif isinstance(fn, str):
-        inner["fn"] = custom_objects.get(fn) or _function(fn)
-    return cls.from_config(inner)
-
-
-def _function(name: str) -> Callable[..., Any]:
-    try:
-        return _FUNCTIONS[name]
-    except KeyError:
-        raise ValueError(f"Unknown metric function {name!r}. Expected one of {sorted(_FUNCTIONS)}.") from None
+    return _REGISTRY.deserialize(config, custom_objects)
 
 
 def get(identifier: Any) -> Metric | None:
@@ -377,7 +328,7 @@ def get(identifier: Any) -> Metric | None:
     elif callable(identifier):
         name = getattr(identifier, "__name__", None) or getattr(identifier, "name", None) or "mean_metric_wrapper"
         return MeanMetricWrapper(identifier, name=name)
-    raise ValueError(
-        f"Could not interpret metric identifier: {identifier!r}. Expected a Metric, a function, a config "
-        f"dict or one of these names: {', '.join(_valid_names())}. Received: metric={identifier!r}"
-    )
+    raise _REGISTRY.not_understood(identifier, _valid_names())
+
+
+_REGISTRY = _losses._Registry("metric", "nerve.metrics", Metric, _FUNCTIONS, _CLASSES, get, _fn_name)

@@ -8,7 +8,7 @@ import torch
 
 from nerve import backend
 from nerve.losses import squeeze_or_expand_to_same_rank
-from nerve.metrics.mean import MeanMetricWrapper
+from nerve.metrics.mean import _BuiltinMetricWrapper
 from nerve.metrics.metric import to_tensor
 
 __all__ = [
@@ -156,7 +156,7 @@ def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5, from
     return matches.to(_float())
 
 
-class Accuracy(MeanMetricWrapper):
+class Accuracy(_BuiltinMetricWrapper):
     """How often predictions equal labels exactly (use the other accuracies for scores).
 
     Args:
@@ -168,16 +168,13 @@ class Accuracy(MeanMetricWrapper):
         tensor(0.6667)
     """
 
+    _direction = "up"
+
     def __init__(self, name: str = "accuracy", dtype: Any = None) -> None:
-        super().__init__(accuracy, name=name, dtype=dtype)
-        self._direction = "up"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(accuracy, name, dtype)
 
 
-class BinaryAccuracy(MeanMetricWrapper):
+class BinaryAccuracy(_BuiltinMetricWrapper):
     """How often thresholded predictions match 0/1 labels.
 
     Args:
@@ -190,17 +187,13 @@ class BinaryAccuracy(MeanMetricWrapper):
         tensor(0.5000)
     """
 
+    _direction = "up"
+
     def __init__(self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5) -> None:
-        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
-        self.threshold = threshold
-        self._direction = "up"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+        super().__init__(binary_accuracy, name, dtype, threshold=threshold)
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(_BuiltinMetricWrapper):
     """How often the predicted class (argmax) matches the one-hot label.
 
     Args:
@@ -212,16 +205,13 @@ class CategoricalAccuracy(MeanMetricWrapper):
         tensor(0.5000)
     """
 
+    _direction = "up"
+
     def __init__(self, name: str = "categorical_accuracy", dtype: Any = None) -> None:
-        super().__init__(categorical_accuracy, name=name, dtype=dtype)
-        self._direction = "up"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(categorical_accuracy, name, dtype)
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(_BuiltinMetricWrapper):
     """How often the predicted class (argmax) matches the integer label.
 
     Args:
@@ -233,16 +223,13 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         tensor(0.5000)
     """
 
+    _direction = "up"
+
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None) -> None:
-        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
-        self._direction = "up"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(sparse_categorical_accuracy, name, dtype)
 
 
-class TopKCategoricalAccuracy(MeanMetricWrapper):
+class TopKCategoricalAccuracy(_BuiltinMetricWrapper):
     """How often the one-hot label's class is among the top `k` predictions.
 
     Args:
@@ -255,17 +242,13 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         tensor(1.)
     """
 
+    _direction = "up"
+
     def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: Any = None) -> None:
-        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
-        self.k = k
-        self._direction = "up"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
+        super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
 
 
-class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+class SparseTopKCategoricalAccuracy(_BuiltinMetricWrapper):
     """How often the integer label is among the top `k` predictions.
 
     Args:
@@ -279,17 +262,17 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         tensor(1.)
     """
 
+    _direction = "up"
+
     def __init__(
         self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: Any = None, from_sorted_ids: bool = False
     ) -> None:
-        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k, from_sorted_ids=from_sorted_ids)
-        self.k = k
-        self.from_sorted_ids = from_sorted_ids
-        self._direction = "up"
+        super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k, from_sorted_ids=from_sorted_ids)
 
     def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        config: dict[str, Any] = {"name": self.name, "dtype": self.dtype, "k": self.k}
+        """Return the constructor arguments as a dict (`from_sorted_ids` only when set, like Keras)."""
+        config = super().get_config()
+        del config["from_sorted_ids"]
         if self.from_sorted_ids:
             config["from_sorted_ids"] = True
         return config

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from nerve import backend
+from nerve.losses import _divide_no_nan as _div
 from nerve.metrics.confusion import FN, FP, TN, TP, confusion_counts, evenly_spaced
 from nerve.metrics.metric import Metric, to_tensor
 
@@ -14,11 +15,6 @@ __all__ = ["AUC"]
 
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
 _SUMMATIONS = ("interpolation", "majoring", "minoring")
-
-
-def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    zero = b == 0
-    return torch.where(zero, torch.zeros_like(a), a / torch.where(zero, torch.ones_like(b), b))
 
 
 class AUC(Metric):

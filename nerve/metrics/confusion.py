@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from nerve import backend
-from nerve.losses import squeeze_or_expand_to_same_rank
+from nerve.losses import _divide_no_nan, squeeze_or_expand_to_same_rank
 from nerve.metrics.metric import Metric, to_tensor
 
 __all__ = ["FalseNegatives", "FalsePositives", "TrueNegatives", "TruePositives"]
@@ -158,16 +158,11 @@ def confusion_counts(
         fp = _reverse_cumsum(fp_b)
     else:
         thr = _threshold_tensor(tuple(float(t) for t in thresholds), dtype, device)
-        if multi_label:
-            above = y_pred.unsqueeze(0) > thr.reshape(-1, 1, 1)
-            zero = torch.zeros((), dtype=dtype, device=device)
-            tp = torch.where(above, pos_w.unsqueeze(0), zero).sum(dim=1)
-            fp = torch.where(above, neg_w.unsqueeze(0), zero).sum(dim=1)
-        else:
-            above = y_pred.unsqueeze(0) > thr.unsqueeze(1)
-            zero = torch.zeros((), dtype=dtype, device=device)
-            tp = torch.where(above, pos_w.unsqueeze(0), zero).sum(dim=1)
-            fp = torch.where(above, neg_w.unsqueeze(0), zero).sum(dim=1)
+        # One row of comparisons per threshold (each holding a column per label with multi_label).
+        above = y_pred.unsqueeze(0) > (thr.reshape(-1, 1, 1) if multi_label else thr.unsqueeze(1))
+        zero = torch.zeros((), dtype=dtype, device=device)
+        tp = torch.where(above, pos_w.unsqueeze(0), zero).sum(dim=1)
+        fp = torch.where(above, neg_w.unsqueeze(0), zero).sum(dim=1)
 
     out: dict[str, torch.Tensor] = {}
     if TP in wanted:
@@ -181,41 +176,96 @@ def confusion_counts(
     return out
 
 
-class _ConfusionCount(Metric):
-    """Counts one confusion-matrix cell at each threshold."""
+class _ThresholdMetric(Metric):
+    """Base of the metrics that accumulate confusion-matrix cells at each threshold.
 
-    _cell = TP
+    Subclasses list the cells they keep in `_cells`, as (cell, variable name)
+    pairs: each becomes a state variable with one count per threshold, held
+    as the attribute of that name. `top_k` and `class_id` restrict the counts
+    (see `confusion_counts`) in the subclasses that take them.
+    """
 
-    def __init__(self, thresholds: float | list[float] | None = None, name: str | None = None, dtype: Any = None) -> None:
+    _cells: tuple[tuple[str, str], ...] = ()
+    top_k: int | None = None
+    class_id: int | None = None
+
+    def __init__(self, thresholds: Any, name: str | None, dtype: Any, default_threshold: float = 0.5) -> None:
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
-        self.thresholds = parse_thresholds(thresholds, default=0.5)
+        self.thresholds = parse_thresholds(thresholds, default=default_threshold)
         self._evenly = evenly_spaced(self.thresholds)
-        self.accumulator = self.add_variable(shape=(len(self.thresholds),), initializer="zeros", name="accumulator")
+        accumulators = []
+        for cell, var_name in self._cells:
+            variable = self.add_variable(shape=(len(self.thresholds),), initializer="zeros", name=var_name)
+            setattr(self, var_name, variable)
+            accumulators.append((cell, variable))
+        self._accumulators = tuple(accumulators)
+        self._wanted = tuple(cell for cell, _ in self._cells)
 
     @torch.no_grad()
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        """Add the batch's weighted count at each threshold."""
+        """Add the batch's weighted counts at each threshold."""
         self._sync_device(y_pred)
         counts = confusion_counts(
             y_true,
             to_tensor(y_pred, self._device),
             self.thresholds,
-            (self._cell,),
+            self._wanted,
             thresholds_distributed_evenly=self._evenly,
+            top_k=self.top_k,
+            class_id=self.class_id,
             sample_weight=sample_weight,
             dtype=self._torch_dtype,
         )
-        self.accumulator.value.add_(counts[self._cell])
+        for cell, variable in self._accumulators:
+            variable.value.add_(counts[cell])
 
-    def result(self) -> torch.Tensor:
-        """Return the count (0-d with one threshold, else one per threshold)."""
-        acc = self.accumulator.value
-        return acc[0].clone() if len(self.thresholds) == 1 else acc.clone()
+    def _per_threshold(self, value: torch.Tensor) -> torch.Tensor:
+        """`value` as a 0-d tensor with one threshold, else one value per threshold."""
+        return value[0] if len(self.thresholds) == 1 else value
 
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments as a dict."""
         return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class _ConfusionCount(_ThresholdMetric):
+    """Counts one confusion-matrix cell at each threshold, in the variable `accumulator`."""
+
+    def __init__(self, thresholds: float | list[float] | None = None, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(thresholds, name, dtype)
+
+    def result(self) -> torch.Tensor:
+        """Return the count (0-d with one threshold, else one per threshold)."""
+        return self._per_threshold(self.accumulator.value).clone()
+
+
+class _PrecisionRecall(_ThresholdMetric):
+    """Base of `Precision` and `Recall`: `tp / (tp + other)`, `_cells` naming true positives, then the other cell."""
+
+    _direction = "up"
+
+    def __init__(
+        self,
+        thresholds: float | list[float] | None = None,
+        top_k: int | None = None,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        self.top_k = top_k
+        self.class_id = class_id
+        super().__init__(thresholds, name, dtype, default_threshold=0.5 if top_k is None else NEG_INF)
+
+    def result(self) -> torch.Tensor:
+        """Return the ratio (0-d with one threshold, else one value per threshold)."""
+        (_, true_positives), (_, other) = self._accumulators
+        tp = true_positives.value
+        return self._per_threshold(_divide_no_nan(tp, tp + other.value))
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments as a dict."""
+        return {**super().get_config(), "top_k": self.top_k, "class_id": self.class_id}
 
 
 class TruePositives(_ConfusionCount):
@@ -231,7 +281,7 @@ class TruePositives(_ConfusionCount):
         tensor(2.)
     """
 
-    _cell = TP
+    _cells = ((TP, "accumulator"),)
 
 
 class FalsePositives(_ConfusionCount):
@@ -247,7 +297,7 @@ class FalsePositives(_ConfusionCount):
         tensor(2.)
     """
 
-    _cell = FP
+    _cells = ((FP, "accumulator"),)
 
 
 class TrueNegatives(_ConfusionCount):
@@ -263,7 +313,7 @@ class TrueNegatives(_ConfusionCount):
         tensor(2.)
     """
 
-    _cell = TN
+    _cells = ((TN, "accumulator"),)
 
 
 class FalseNegatives(_ConfusionCount):
@@ -279,4 +329,4 @@ class FalseNegatives(_ConfusionCount):
         tensor(2.)
     """
 
-    _cell = FN
+    _cells = ((FN, "accumulator"),)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from nerve import losses
-from nerve.metrics.mean import MeanMetricWrapper
+from nerve.metrics.mean import _BuiltinMetricWrapper
 
 __all__ = ["CategoricalHinge", "Hinge", "SquaredHinge"]
 
 
-class Hinge(MeanMetricWrapper):
+class Hinge(_BuiltinMetricWrapper):
     """Mean hinge loss over all samples seen.
 
     Args:
@@ -23,14 +23,10 @@ class Hinge(MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "hinge", dtype: Any = None) -> None:
-        super().__init__(losses.hinge, name=name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(losses.hinge, name, dtype)
 
 
-class SquaredHinge(MeanMetricWrapper):
+class SquaredHinge(_BuiltinMetricWrapper):
     """Mean squared hinge loss over all samples seen.
 
     Args:
@@ -43,14 +39,10 @@ class SquaredHinge(MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "squared_hinge", dtype: Any = None) -> None:
-        super().__init__(losses.squared_hinge, name=name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(losses.squared_hinge, name, dtype)
 
 
-class CategoricalHinge(MeanMetricWrapper):
+class CategoricalHinge(_BuiltinMetricWrapper):
     """Mean categorical hinge loss over all samples seen.
 
     Args:
@@ -63,8 +55,4 @@ class CategoricalHinge(MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "categorical_hinge", dtype: Any = None) -> None:
-        super().__init__(losses.categorical_hinge, name=name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(losses.categorical_hinge, name, dtype)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 
 from nerve import losses
-from nerve.losses import squeeze_or_expand_to_same_rank
+from nerve.losses import _divide_no_nan, squeeze_or_expand_to_same_rank
 from nerve.metrics.metric import Metric, to_tensor
 
 __all__ = ["Mean", "MeanMetricWrapper", "Sum"]
@@ -115,9 +115,7 @@ class Mean(Metric):
 
     def result(self) -> torch.Tensor:
         """Return `total / count` as a 0-d tensor (0 before any update)."""
-        total, count = self.total.value, self.count.value
-        zero = count == 0
-        return torch.where(zero, torch.zeros_like(total), total / torch.where(zero, torch.ones_like(count), count))
+        return _divide_no_nan(self.total.value, self.count.value)
 
 
 def _fn_name(fn: Any) -> str:
@@ -140,11 +138,15 @@ class MeanMetricWrapper(Mean):
         tensor(0.5000)
     """
 
+    # Whether larger values are better ("up") or worse ("down"); set for loss functions, declared by subclasses.
+    _direction: str | None = None
+
     def __init__(self, fn: Callable[..., Any], name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__(name=name, dtype=dtype)  # type: ignore[arg-type]
         self._fn = fn
         self._fn_kwargs = kwargs
-        self._direction = "down" if fn in _LOSS_FUNCTIONS else None
+        if fn in _LOSS_FUNCTIONS:
+            self._direction = "down"
 
     @torch.no_grad()
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
@@ -175,10 +177,26 @@ class MeanMetricWrapper(Mean):
         """Create the metric from `get_config()`'s output (a function name is looked up)."""
         config = dict(config)
         if isinstance(config.get("fn"), str):
-            from nerve.metrics import _function
+            from nerve.metrics import _REGISTRY
 
-            config["fn"] = _function(config["fn"])
+            config["fn"] = _REGISTRY.function(config["fn"])
         return cls(**config)
+
+
+class _BuiltinMetricWrapper(MeanMetricWrapper):
+    """Base of the built-in metrics over a per-sample function, each with Keras's signature.
+
+    A subclass passes its function and its options on; the options go to the
+    function, become attributes and fill `get_config` after `name` and `dtype`.
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str, dtype: Any, **options: Any) -> None:
+        super().__init__(fn, name=name, dtype=dtype, **options)
+        vars(self).update(options)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments as a dict."""
+        return {"name": self.name, "dtype": self.dtype, **{key: getattr(self, key) for key in self._fn_kwargs}}
 
 
 _LOSS_FUNCTIONS = tuple(losses._FUNCTIONS.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nerve import losses
-from nerve.metrics.mean import MeanMetricWrapper
+from nerve.metrics.mean import _BuiltinMetricWrapper
 
 __all__ = [
     "BinaryCrossentropy",
@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 
-class BinaryCrossentropy(MeanMetricWrapper):
+class BinaryCrossentropy(_BuiltinMetricWrapper):
     """Mean binary cross-entropy over all samples seen.
 
     Args:
@@ -33,24 +33,10 @@ class BinaryCrossentropy(MeanMetricWrapper):
     def __init__(
         self, name: str = "binary_crossentropy", dtype: Any = None, from_logits: bool = False, label_smoothing: float = 0
     ) -> None:
-        super().__init__(
-            losses.binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing
-        )
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self._direction = "down"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-        }
+        super().__init__(losses.binary_crossentropy, name, dtype, from_logits=from_logits, label_smoothing=label_smoothing)
 
 
-class CategoricalCrossentropy(MeanMetricWrapper):
+class CategoricalCrossentropy(_BuiltinMetricWrapper):
     """Mean categorical cross-entropy over all samples seen.
 
     Args:
@@ -74,30 +60,12 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         axis: int = -1,
     ) -> None:
         super().__init__(
-            losses.categorical_crossentropy,
-            name=name,
-            dtype=dtype,
-            from_logits=from_logits,
-            label_smoothing=label_smoothing,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-        self._direction = "down"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "axis": self.axis,
-        }
+            losses.categorical_crossentropy, name, dtype,
+            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )  # fmt: skip
 
 
-class SparseCategoricalCrossentropy(MeanMetricWrapper):
+class SparseCategoricalCrossentropy(_BuiltinMetricWrapper):
     """Mean sparse categorical cross-entropy over all samples seen.
 
     Args:
@@ -121,30 +89,12 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         axis: int = -1,
     ) -> None:
         super().__init__(
-            losses.sparse_categorical_crossentropy,
-            name=name,
-            dtype=dtype,
-            from_logits=from_logits,
-            ignore_class=ignore_class,
-            axis=axis,
-        )
-        self.from_logits = from_logits
-        self.ignore_class = ignore_class
-        self.axis = axis
-        self._direction = "down"
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "from_logits": self.from_logits,
-            "ignore_class": self.ignore_class,
-            "axis": self.axis,
-        }
+            losses.sparse_categorical_crossentropy, name, dtype,
+            from_logits=from_logits, ignore_class=ignore_class, axis=axis,
+        )  # fmt: skip
 
 
-class KLDivergence(MeanMetricWrapper):
+class KLDivergence(_BuiltinMetricWrapper):
     """Mean Kullback-Leibler divergence over all samples seen.
 
     Args:
@@ -157,14 +107,10 @@ class KLDivergence(MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "kl_divergence", dtype: Any = None) -> None:
-        super().__init__(losses.kl_divergence, name=name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(losses.kl_divergence, name, dtype)
 
 
-class Poisson(MeanMetricWrapper):
+class Poisson(_BuiltinMetricWrapper):
     """Mean Poisson loss over all samples seen.
 
     Args:
@@ -177,8 +123,4 @@ class Poisson(MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "poisson", dtype: Any = None) -> None:
-        super().__init__(losses.poisson, name=name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(losses.poisson, name, dtype)

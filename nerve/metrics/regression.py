@@ -8,7 +8,7 @@ import torch
 
 from nerve import losses
 from nerve.losses import squeeze_or_expand_to_same_rank
-from nerve.metrics.mean import Mean, MeanMetricWrapper
+from nerve.metrics.mean import Mean, _BuiltinMetricWrapper
 from nerve.metrics.metric import to_tensor
 
 __all__ = [
@@ -22,13 +22,7 @@ __all__ = [
 ]
 
 
-class _NameDtypeConfig:
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype}  # type: ignore[attr-defined]
-
-
-class MeanSquaredError(_NameDtypeConfig, MeanMetricWrapper):
+class MeanSquaredError(_BuiltinMetricWrapper):
     """Mean of squared errors over all samples seen.
 
     Args:
@@ -41,11 +35,10 @@ class MeanSquaredError(_NameDtypeConfig, MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "mean_squared_error", dtype: Any = None) -> None:
-        super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(losses.mean_squared_error, name, dtype)
 
 
-class MeanAbsoluteError(_NameDtypeConfig, MeanMetricWrapper):
+class MeanAbsoluteError(_BuiltinMetricWrapper):
     """Mean of absolute errors over all samples seen.
 
     Args:
@@ -58,11 +51,10 @@ class MeanAbsoluteError(_NameDtypeConfig, MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "mean_absolute_error", dtype: Any = None) -> None:
-        super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(losses.mean_absolute_error, name, dtype)
 
 
-class MeanAbsolutePercentageError(_NameDtypeConfig, MeanMetricWrapper):
+class MeanAbsolutePercentageError(_BuiltinMetricWrapper):
     """Mean absolute percentage error over all samples seen.
 
     Args:
@@ -75,11 +67,10 @@ class MeanAbsolutePercentageError(_NameDtypeConfig, MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "mean_absolute_percentage_error", dtype: Any = None) -> None:
-        super().__init__(losses.mean_absolute_percentage_error, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(losses.mean_absolute_percentage_error, name, dtype)
 
 
-class MeanSquaredLogarithmicError(_NameDtypeConfig, MeanMetricWrapper):
+class MeanSquaredLogarithmicError(_BuiltinMetricWrapper):
     """Mean squared logarithmic error over all samples seen.
 
     Args:
@@ -92,11 +83,10 @@ class MeanSquaredLogarithmicError(_NameDtypeConfig, MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "mean_squared_logarithmic_error", dtype: Any = None) -> None:
-        super().__init__(losses.mean_squared_logarithmic_error, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(losses.mean_squared_logarithmic_error, name, dtype)
 
 
-class LogCoshError(_NameDtypeConfig, MeanMetricWrapper):
+class LogCoshError(_BuiltinMetricWrapper):
     """Mean of `log(cosh(y_pred - y_true))` over all samples seen.
 
     Args:
@@ -109,8 +99,7 @@ class LogCoshError(_NameDtypeConfig, MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "logcosh", dtype: Any = None) -> None:
-        super().__init__(losses.log_cosh, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(losses.log_cosh, name, dtype)
 
 
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
@@ -128,7 +117,7 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
     return -losses.cosine_similarity(y_true, y_pred, axis=axis)
 
 
-class CosineSimilarity(_NameDtypeConfig, MeanMetricWrapper):
+class CosineSimilarity(_BuiltinMetricWrapper):
     """Mean cosine similarity between labels and predictions.
 
     Args:
@@ -141,14 +130,10 @@ class CosineSimilarity(_NameDtypeConfig, MeanMetricWrapper):
         tensor(1.)
     """
 
-    def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1) -> None:
-        super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
-        self.axis = axis
-        self._direction = "up"
+    _direction = "up"
 
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
+    def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1) -> None:
+        super().__init__(cosine_similarity, name, dtype, axis=axis)
 
 
 class RootMeanSquaredError(Mean):

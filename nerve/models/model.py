@@ -52,6 +52,11 @@ class Model(Trainer, Layer):
         self._graph: Graph | None = None
         self.history = None
         if inputs is not None:
+            # A single input or output in a list is used as itself, as in Keras.
+            if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+                inputs = inputs[0]
+            if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+                outputs = outputs[0]
             self._set_graph(Graph(inputs, outputs))
 
     # ---------------------------------------------------------------- graph
@@ -146,7 +151,7 @@ class Model(Trainer, Layer):
         graph = self._graph
         assert graph is not None
         if isinstance(graph.inputs, dict):
-            names = list(graph.inputs)
+            names = sorted(graph.inputs)  # the order of graph.flat_inputs
         else:
             names = [t.name for t in graph.flat_inputs]
         flat = data_adapter.match_names(x, names, "input", self.name)
@@ -206,10 +211,7 @@ class Model(Trainer, Layer):
         if isinstance(data, data_adapter.ArrayData):
             sample = backend.map_structure(lambda t: t[:2], data.x)
         else:
-            first = next(iter(data), None)
-            if first is None:
-                raise ValueError("The data yielded no batches, so the model cannot be built.")
-            sample = first[0]
+            sample = data.peek()[0]
         self._build_from_sample(sample)
 
     def _build_from_sample(self, sample: Any) -> None:

@@ -132,6 +132,11 @@ class Sequential(Model):
         self.built = True
         self._build_shape = self._input_layer.batch_shape
 
+    def _maybe_build(self, input_shape: Any) -> None:
+        # Called (eagerly or inside another model) before its input shape was known.
+        if self._graph is None:
+            self.build((None,) + tuple(input_shape[1:]))
+
     def _build_from_sample(self, sample: Any) -> None:
         if self._graph is None:
             self.build((None,) + tuple(sample.shape[1:]))

@@ -14,8 +14,10 @@ from nerve.optimizers.nadam import Nadam
 from nerve.optimizers.optimizer import Optimizer
 from nerve.optimizers.rmsprop import RMSprop
 from nerve.optimizers.sgd import SGD
+from nerve.optimizers import schedules  # noqa: E402  (keras.optimizers.schedules.*)
 
 __all__ = [
+    "schedules",
     "Adadelta",
     "Adagrad",
     "Adam",

@@ -10,11 +10,11 @@ import numpy as np
 import torch
 
 from nerve.optimizers import _checks
+from nerve.optimizers._adam_family import AdamFamily
 from nerve.optimizers._group import ParamGroup, scalar_type
-from nerve.optimizers.optimizer import Optimizer
 
 
-class Adam(Optimizer):
+class Adam(AdamFamily):
     """Adaptive moment estimation, as `keras.optimizers.Adam`.
 
     At step t = 1, 2, ...: `m = b1 * m + (1 - b1) * g`, `v = b2 * v + (1 - b2) * g**2`,
@@ -50,10 +50,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = _checks.decay_rate("beta_1", beta_1)
-        self.beta_2 = _checks.decay_rate("beta_2", beta_2)
-        self.epsilon = _checks.in_range("epsilon", epsilon, 0.0)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self.amsgrad = _checks.boolean("amsgrad", amsgrad)
         # Set to False to force the multi-tensor (foreach) path, e.g. to compare both.
         self._allow_fused = True
@@ -122,4 +119,4 @@ class Adam(Optimizer):
         torch._foreach_addcdiv_(group.params, moments, denominators, value=-alpha)
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super()._extra_config(), "amsgrad": self.amsgrad}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from nerve.optimizers import _checks
+from nerve.optimizers._adam_family import AdamFamily
 from nerve.optimizers._group import ParamGroup, scalar_type
-from nerve.optimizers.optimizer import Optimizer
 
 
-class Adamax(Optimizer):
+class Adamax(AdamFamily):
     """A variant of Adam based on the infinity norm, as `keras.optimizers.Adamax`.
 
     `m = b1 * m + (1 - b1) * g`, `u = max(b2 * u, |g|)`, then
@@ -28,19 +26,6 @@ class Adamax(Optimizer):
     Example:
         >>> opt = nerve.optimizers.Adamax(learning_rate=0.002)
     """
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[..., Any] = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = _checks.decay_rate("beta_1", beta_1)
-        self.beta_2 = _checks.decay_rate("beta_2", beta_2)
-        self.epsilon = _checks.in_range("epsilon", epsilon, 0.0)
 
     def _slot_layout(self) -> list[tuple[str, ...]]:
         return [("momentum", "norm")]
@@ -59,6 +44,3 @@ class Adamax(Optimizer):
         torch._foreach_maximum_(norms, torch._foreach_abs(grads))
         denominators = torch._foreach_add(norms, self.epsilon)
         torch._foreach_addcdiv_(group.params, moments, denominators, value=-consts)
-
-    def _extra_config(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

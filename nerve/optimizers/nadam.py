@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from nerve import backend
 from nerve.backend import Variable
-from nerve.optimizers import _checks
+from nerve.optimizers._adam_family import AdamFamily
 from nerve.optimizers._group import ParamGroup, host_scalar, scalar_type
-from nerve.optimizers.optimizer import Optimizer
 
 
-class Nadam(Optimizer):
+class Nadam(AdamFamily):
     """Adam with Nesterov momentum, as `keras.optimizers.Nadam`.
 
     At step t, with `u_t = b1 * (1 - 0.5 * 0.96**t)` and `P_t` the product of
@@ -32,19 +30,6 @@ class Nadam(Optimizer):
     Example:
         >>> opt = nerve.optimizers.Nadam(learning_rate=2e-3)
     """
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[..., Any] = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = _checks.decay_rate("beta_1", beta_1)
-        self.beta_2 = _checks.decay_rate("beta_2", beta_2)
-        self.epsilon = _checks.in_range("epsilon", epsilon, 0.0)
 
     def _slot_layout(self) -> list[tuple[str, ...]]:
         return [("momentum", "velocity")]
@@ -92,6 +77,3 @@ class Nadam(Optimizer):
         torch._foreach_sqrt_(denominators)
         torch._foreach_add_(denominators, self.epsilon)
         torch._foreach_addcdiv_(group.params, m_hat, denominators, value=-lr)
-
-    def _extra_config(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

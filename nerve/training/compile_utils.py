@@ -211,9 +211,17 @@ class CompiledMetrics:
             per = _per_output(metrics, self.output_names, what)
             return [_as_list(m) for m in per]
         if isinstance(metrics, (list, tuple)):
-            if n > 1 and len(metrics) == n and all(isinstance(m, (list, tuple, type(None))) for m in metrics):
-                return [_as_list(m) for m in metrics]
-            return [list(metrics) for _ in range(n)]
+            if len(metrics) == n and all(isinstance(m, (list, tuple, type(None))) for m in metrics):
+                return [_as_list(m) for m in metrics]  # one list per output
+            if n == 1:
+                return [list(metrics)]
+            if len(metrics) == n:
+                return [_as_list(m) for m in metrics]  # one metric per output
+            raise ValueError(
+                f"The model has {n} outputs {self.output_names}; pass {what} as a list with one entry "
+                f"(a metric or a list of metrics) per output, or as a dict by output name. "
+                f"Received: {what}={metrics!r}"
+            )
         return [[metrics] for _ in range(n)]
 
     @property

@@ -160,6 +160,7 @@ class ArrayData:
         batch_size: int | None = 32,
         shuffle: bool | str = False,
         device: torch.device | None = None,
+        steps: int | None = None,
     ) -> None:
         device = device or backend.get_device()
         self.x = _structure_to_tensors(x, device, "x")
@@ -176,10 +177,12 @@ class ArrayData:
         self.batch_size = _check_batch_size(batch_size)
         self.shuffle = shuffle
         self.device = device
+        self.max_steps = steps
 
     @property
     def steps(self) -> int:
-        return math.ceil(self.num_samples / self.batch_size)
+        full = math.ceil(self.num_samples / self.batch_size)
+        return full if self.max_steps is None else min(full, self.max_steps)
 
     def _take(self, index: torch.Tensor | slice) -> Batch:
         def take(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -196,19 +199,19 @@ class ArrayData:
         )
 
     def __iter__(self) -> Iterator[Batch]:
-        n, bs = self.num_samples, self.batch_size
+        n, bs, steps = self.num_samples, self.batch_size, self.steps
         if not self.shuffle:
-            for start in range(0, n, bs):
-                yield self._take(slice(start, start + bs))
+            for b in range(steps):
+                yield self._take(slice(b * bs, (b + 1) * bs))
             return
         if self.shuffle == "batch":
-            order = torch.randperm(self.steps, device="cpu").tolist()
+            order = torch.randperm(math.ceil(n / bs), device="cpu").tolist()[:steps]
             for b in order:
                 yield self._take(slice(b * bs, (b + 1) * bs))
             return
         perm = torch.randperm(n, device=self.device)
-        for start in range(0, n, bs):
-            yield self._take(perm[start:start + bs])
+        for b in range(steps):
+            yield self._take(perm[b * bs:(b + 1) * bs])
 
     def __len__(self) -> int:
         return self.steps
@@ -229,6 +232,7 @@ class IterableData:
         self._iterator: Iterator | None = None
         self._steps = steps
         self._reiterable = not isinstance(source, Iterator)
+        self._peeked: Batch | None = None
 
     @property
     def steps(self) -> int | None:
@@ -242,22 +246,42 @@ class IterableData:
     def __len__(self) -> int:
         return self.steps or 0
 
+    def _convert(self, item: Any) -> Batch:
+        x, y, sw = unpack(item)
+        return (
+            _structure_to_tensors(x, self.device, "x"),
+            _structure_to_tensors(y, self.device, "y"),
+            _structure_to_tensors(sw, self.device, "sample_weight"),
+        )
+
+    def peek(self) -> Batch:
+        """The first batch, kept so that the next pass still yields it (nothing is lost)."""
+        if self._peeked is None:
+            if self._iterator is None or self._reiterable:
+                self._iterator = iter(self.source)
+            try:
+                self._peeked = self._convert(next(self._iterator))
+            except StopIteration:
+                self._iterator = None
+                raise ValueError("The data yielded no batches; pass a non-empty dataset or generator.") from None
+        return self._peeked
+
     def __iter__(self) -> Iterator[Batch]:
-        if self._reiterable or self._iterator is None:
-            self._iterator = iter(self.source)
         count = 0
+        if self._peeked is not None:
+            first, self._peeked = self._peeked, None
+            yield first
+            count += 1
+        elif self._reiterable or self._iterator is None:
+            self._iterator = iter(self.source)
+        assert self._iterator is not None
         while self._steps is None or count < self._steps:
             try:
                 item = next(self._iterator)
             except StopIteration:
                 self._iterator = None
                 return
-            x, y, sw = unpack(item)
-            yield (
-                _structure_to_tensors(x, self.device, "x"),
-                _structure_to_tensors(y, self.device, "y"),
-                _structure_to_tensors(sw, self.device, "sample_weight"),
-            )
+            yield self._convert(item)
             count += 1
 
 
@@ -298,7 +322,7 @@ def adapt(
         return IterableData(x, steps=steps, device=device)
     if x is None:
         raise ValueError("No data: x is None. Pass input data to fit/evaluate/predict.")
-    return ArrayData(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device)
+    return ArrayData(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device, steps=steps)
 
 
 def train_validation_split(data: ArrayData, validation_split: float) -> tuple[ArrayData, ArrayData]:
@@ -324,6 +348,7 @@ def train_validation_split(data: ArrayData, validation_split: float) -> tuple[Ar
         new.sample_weight = backend.map_structure(take, data.sample_weight)
         new.num_samples = end - start
         new.batch_size, new.shuffle, new.device = data.batch_size, data.shuffle, data.device
+        new.max_steps = data.max_steps
         return new
 
     return part(0, split_at), part(split_at, n)

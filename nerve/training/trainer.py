@@ -9,6 +9,7 @@ bar redraws or an epoch ends.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -117,7 +118,9 @@ class Trainer:
             return ["loss"] if self.compiled else []
         names = self._compiled_loss.names()
         if self._compiled_metrics is not None:
-            names += [k for k, _ in self._compiled_metrics.named()]
+            keys = [k for k, _ in self._compiled_metrics.named()]
+            # Keras's order: compile order for one output; sorted when keys carry output names.
+            names += keys if len(self._output_names()) == 1 else sorted(keys)
         return names
 
     @property
@@ -219,8 +222,9 @@ class Trainer:
 
     def _train_step(self, x: Any, y: Any, sw: Any) -> None:
         loss, y_pred, ys, sws = self._loss_and_outputs(x, y, sw, training=True)
-        loss.backward()
-        self.optimizer.step()
+        if self._optimizer_params:
+            loss.backward()
+            self.optimizer.step()
         if self._constrained:
             with torch.no_grad():
                 for var in self._constrained:
@@ -249,6 +253,12 @@ class Trainer:
 
     def _prepare_optimizer(self) -> None:
         params = [v.value for v in self.trainable_weights]
+        if not params:
+            warnings.warn(
+                f"Model '{self.name}' has no trainable weights (all layers are frozen): fit will compute "
+                "the loss and metrics but change nothing. Set layer.trainable = True to train.",
+                stacklevel=3,
+            )
         if self._optimizer_params is None or [id(p) for p in params] != [id(p) for p in self._optimizer_params]:
             self.optimizer.build(params)
             self._optimizer_params = params
@@ -448,11 +458,7 @@ class Trainer:
             list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else []),
             model=self, epochs=1, steps=data.steps, verbose=verbose,
         )
-        logs = self._evaluate_loop(data, cbs)
-        if return_dict:
-            return logs
-        values = [logs[name] for name in self.metrics_names if name in logs]
-        return values[0] if len(values) == 1 else values
+        return self._results(self._evaluate_loop(data, cbs), return_dict)
 
     # ---------------------------------------------------------------- predict
     def predict(
@@ -532,7 +538,7 @@ class Trainer:
         self.train()
         self._train_step(data.x, data.y, data.sample_weight)
         self.eval()
-        return self._batch_result(return_dict)
+        return self._results(self._read_logs(), return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
@@ -546,7 +552,7 @@ class Trainer:
         self.eval()
         with torch.no_grad():
             self._test_step(data.x, data.y, data.sample_weight)
-        return self._batch_result(return_dict)
+        return self._results(self._read_logs(), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Return the outputs for one batch as numpy arrays."""
@@ -554,11 +560,12 @@ class Trainer:
         data.batch_size = data.num_samples
         return self._predict_loop(data, verbose=0, callbacks=None)
 
-    def _batch_result(self, return_dict: bool) -> Any:
-        logs = self._read_logs()
+    def _results(self, logs: dict[str, Any], return_dict: bool) -> Any:
+        """evaluate's return value: the dict, or its values in `metrics_names` order."""
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names if name in logs]
+        ordered = [k for k in self.metrics_names if k in logs]
+        values = [logs[k] for k in ordered] + [logs[k] for k in sorted(logs) if k not in ordered]
         return values[0] if len(values) == 1 else values
 
 
@@ -596,11 +603,13 @@ def _check_targets(fn: Any, y: torch.Tensor, out_shape: tuple, output_name: str)
                     f"Output '{output_name}': sparse_categorical_crossentropy expects integer class "
                     f"labels, but y holds non-integer values such as {y[y != y.round()][0].item()!r}."
                 )
-        if y.dim() >= 2 and y.shape[-1] > 1:
+        per_sample = tuple(out_shape[1:-1])
+        if tuple(y.shape[1:]) not in (per_sample, per_sample + (1,)):
             raise ValueError(
                 f"Output '{output_name}': sparse_categorical_crossentropy expects one integer label per "
-                f"sample (shape (n,) or (n, 1)), received labels of shape {tuple(y.shape)}. For one-hot "
-                "labels use loss='categorical_crossentropy'."
+                f"prediction (labels of shape (n,{''.join(f' {d},' for d in per_sample)}) or with a trailing 1), "
+                f"received labels of shape {tuple(y.shape)}. For one-hot labels use "
+                "loss='categorical_crossentropy'."
             )
         if units is not None and y.numel():
             low, high = int(y.min().item()), int(y.max().item())

@@ -79,11 +79,6 @@ def print_summary(
 
     from nerve.layers.layer import Layer
 
-    if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' has not been built yet, so its layers have no shapes or weights. "
-            "Add nerve.Input(shape=...) as its first layer, call model.build(input_shape), or fit it on data first."
-        )
     sequential_like = _is_sequential_like(model)
     graph = getattr(model, "_graph", None)
     if sequential_like:
@@ -123,7 +118,9 @@ def print_summary(
 
     def rows_for(layer: Layer, level: int = 0) -> list[list[str]]:
         prefix = "   " * level + "└ " if level else ""
-        name = f"{prefix}{rich.markup.escape(layer.name)} ({rich.markup.escape(type(layer).__name__)})"
+        kind = "Functional" if getattr(layer, "_graph", None) is not None and type(layer).__name__ == "Model" \
+            else type(layer).__name__
+        name = f"{prefix}{rich.markup.escape(layer.name)} ({rich.markup.escape(kind)})"
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         row = [name, _format_shape(layer), params]
         if not sequential_like:

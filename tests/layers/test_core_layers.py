@@ -162,3 +162,25 @@ def test_custom_layer_with_add_weight_trains():
     assert layer.weights[0].path == f"{layer.name}/w"
     out.sum().backward()
     assert layer.w.value.grad is not None
+
+
+def test_layers_in_lists_dicts_and_variable_attributes_are_tracked():
+    class Block(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.stack = []
+            for _ in range(2):
+                self.stack.append(layers.Dense(4))
+            self.heads = {"out": layers.Dense(1)}
+            self.scale = nerve.Variable(np.ones(1, "float32"), name="scale")
+            self.offset = nerve.Variable("zeros", shape=(1,), trainable=False, name="offset")
+
+        def call(self, x):
+            for layer in self.stack:
+                x = layer(x)
+            return self.heads["out"](x) * self.scale.value + self.offset.value
+
+    block = Block()
+    block(torch.ones(2, 3))
+    assert len(block.weights) == 8 and len(block.trainable_weights) == 7
+    assert {n for n, _ in block.named_parameters()} >= {"scale", "offset", "stack_0.kernel", "heads_out.kernel"}

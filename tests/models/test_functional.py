@@ -114,3 +114,45 @@ def test_layer_lists_in_subclass_are_tracked():
     model = Stack()
     model(torch.ones(1, 2))
     assert len(model.weights) == 6
+
+
+def test_layer_and_weight_order_match_keras_for_branched_graphs(keras):
+    def build(lib):
+        a, b = lib.Input((4,), name="a"), lib.Input((3,), name="b")
+        reg = lib.layers.Dense(1, name="reg")(lib.layers.Dense(5, name="d5")(a))
+        shared = lib.layers.Dense(6, name="shared")
+        cls = lib.layers.Dense(3, name="cls")(shared(shared(lib.layers.Dense(6, name="d6")(b))))
+        return lib.Model([a, b, lib.Input((2,), name="unused")], [reg, cls])
+
+    ours, theirs = build(nerve), build(keras)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    ours.set_weights(theirs.get_weights())
+    xs = [np.random.rand(2, 4).astype("float32"), np.random.rand(2, 3).astype("float32"),
+          np.zeros((2, 2), "float32")]
+    for p, q in zip(ours.predict(xs, verbose=0), theirs.predict(xs, verbose=0)):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_single_output_in_a_list_acts_as_one_output():
+    a = nerve.Input((3,))
+    model = nerve.Model([a], [Dense(2, activation="softmax")(a)])
+    assert isinstance(model.predict(np.ones((4, 3)), verbose=0), np.ndarray)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[["accuracy"]])
+    assert "accuracy" in model.fit(np.ones((4, 3)), np.zeros(4), verbose=0).history
+
+
+def test_dict_inputs_are_matched_by_dict_key():
+    za, al = nerve.Input((2,), name="a_in"), nerve.Input((3,), name="b_in")
+    model = nerve.Model({"zeta": za, "alpha": al}, Dense(1)(nerve.layers.Reshape((2,))(za)))
+    out = model.predict({"zeta": np.ones((2, 2)), "alpha": np.ones((2, 3))}, verbose=0)
+    assert out.shape == (2, 1)
+
+
+def test_flat_metric_list_on_multi_output_model():
+    a = nerve.Input((2,))
+    model = nerve.Model(a, [Dense(1, name="o1")(a), Dense(3, activation="softmax", name="o2")(a)])
+    model.compile(optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"], metrics=["mae", "accuracy"])
+    h = model.fit(np.ones((4, 2)), [np.ones((4, 1)), np.zeros(4)], verbose=0)
+    assert "o1_mae" in h.history and "o2_accuracy" in h.history
+    with pytest.raises(ValueError, match="one entry .* per output"):
+        model.compile(optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"], metrics=["mae", "mse", "acc"])

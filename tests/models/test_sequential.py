@@ -45,8 +45,9 @@ def test_input_shape_can_be_given_every_keras_way(make):
 def test_deferred_build_from_first_data():
     model = nerve.Sequential([Flatten(), Dense(5, activation="relu"), Dense(3)])
     assert not model.built
-    with pytest.raises(ValueError, match="not been built"):
-        model.summary()
+    texts: list[str] = []
+    model.summary(print_fn=texts.append)  # like Keras: shapes unknown, params "0 (unbuilt)"
+    assert "0 (unbuilt)" in texts[0] and "?" in texts[0]
     out = model.predict(np.zeros((4, 6, 2), dtype="uint8"), verbose=0)
     assert out.shape == (4, 3) and model.built
     assert model.input_shape == (None, 6, 2)
@@ -109,3 +110,10 @@ def test_model_is_a_torch_module():
     names = [n for n, _ in model.named_parameters()]
     assert names == ["d.kernel", "d.bias"]
     assert isinstance(model(torch.ones(2, 3)), torch.Tensor)
+
+
+def test_unbuilt_sequential_can_be_called_and_nested():
+    model = nerve.Sequential([Dense(3)])
+    assert model(np.zeros((2, 4), "float32")).shape == (2, 3)
+    outer = nerve.Sequential([Input((8,)), nerve.Sequential([Dense(6)]), Dense(3)])
+    assert outer.count_params() == 8 * 6 + 6 + 6 * 3 + 3

@@ -217,3 +217,82 @@ def test_learning_rate_can_be_changed_between_fits():
     before = model.get_weights()
     model.fit(x, y, epochs=1, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_integer_inputs_are_cast_like_keras():
+    x, y = _data(n=40)
+    xi = (x * 10).astype("int64")
+    model = _mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(xi, y, epochs=1, verbose=0)
+    assert model.predict(xi, verbose=0).shape == (40, 3)
+    assert model(xi).dtype == torch.float32 and model(xi.astype("uint8")).shape == (40, 3)
+
+
+def test_steps_limit_array_batches():
+    x, y = _data(n=100)
+    model = _mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    h = model.fit(x, y, batch_size=10, steps_per_epoch=2, epochs=2, verbose=0)
+    assert h.params["steps"] == 2 and int(model.optimizer.iterations) == 4
+    assert model.predict(x, batch_size=10, steps=2, verbose=0).shape == (20, 3)
+
+
+def test_generator_first_batch_is_not_lost_by_deferred_build():
+    x, y = _data(n=40)
+
+    def gen():
+        for i in range(0, 40, 16):
+            yield x[i:i + 16], y[i:i + 16]
+
+    model = nerve.Sequential([Dense(3, activation="softmax")])
+    assert model.predict(gen(), verbose=0).shape == (40, 3)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    fresh = nerve.Sequential([Dense(3, activation="softmax")])
+    fresh.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    fresh.fit(gen(), epochs=1, verbose=0)
+    assert int(fresh.optimizer.iterations) == 3
+
+
+def test_callbacks_get_real_dicts_captured_at_batch_end():
+    seen, begins = [], []
+
+    class Keep(nerve.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(logs)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            begins.append(logs)
+            logs["note"] = "writable"
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["extra"] = 42.0
+
+    model = _mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = _data(n=40)
+    h = model.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0, callbacks=[Keep()])
+    assert all(type(logs) is dict for logs in seen) and begins == [{"note": "writable"}]
+    assert len({round(logs["loss"], 6) for logs in seen}) == 4  # each batch's own running value
+    assert h.history["extra"] == [42.0]  # keys added by a callback reach the History
+
+
+def test_fully_frozen_model_fits_with_a_warning():
+    model = _mlp()
+    model.trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = _data(n=20)
+    before = model.get_weights()
+    with pytest.warns(UserWarning, match="no trainable weights"):
+        h = model.fit(x, y, epochs=1, verbose=0)
+    assert np.isfinite(h.history["loss"][0])
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_per_timestep_sparse_labels():
+    model = nerve.Sequential([Input((5, 8)), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.rand(12, 5, 8).astype("float32")
+    y = np.random.randint(0, 3, (12, 5))
+    h = model.fit(x, y, epochs=1, verbose=0)
+    assert np.isfinite(h.history["loss"][0])
