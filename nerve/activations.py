@@ -18,7 +18,18 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "celu",
     "deserialize",
+    "glu",
+    "hard_shrink",
+    "hard_tanh",
+    "log_sigmoid",
+    "soft_shrink",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
+    "squareplus",
+    "tanh_shrink",
     "elu",
     "exponential",
     "gelu",
@@ -155,7 +166,80 @@ def mish(x: torch.Tensor) -> torch.Tensor:
     return F.mish(x)
 
 
+def celu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Continuously differentiable ELU: `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`."""
+    return F.celu(x, alpha=alpha)
+
+
+def glu(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Gated linear unit: splits `axis` in halves a, b and returns `a * sigmoid(b)`."""
+    return F.glu(x, dim=axis)
+
+
+def hard_tanh(x: torch.Tensor) -> torch.Tensor:
+    """`clip(x, -1, 1)`."""
+    return F.hardtanh(x)
+
+
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """`log(sigmoid(x))`, computed stably."""
+    return F.logsigmoid(x)
+
+
+def squareplus(x: torch.Tensor, b: float = 4.0) -> torch.Tensor:
+    """`(x + sqrt(x**2 + b)) / 2`, a smooth ReLU."""
+    return (x + torch.sqrt(x * x + b)) / 2
+
+
+def tanh_shrink(x: torch.Tensor) -> torch.Tensor:
+    """`x - tanh(x)`."""
+    return F.tanhshrink(x)
+
+
+def soft_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Moves values toward 0 by `threshold`, zeroing those within it."""
+    return F.softshrink(x, lambd=threshold)
+
+
+def hard_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Zeroes values whose magnitude is at most `threshold`."""
+    return F.hardshrink(x, lambd=threshold)
+
+
+def sparse_plus(x: torch.Tensor) -> torch.Tensor:
+    """0 below -1, `(x + 1)**2 / 4` between -1 and 1, x above 1."""
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x >= 1, x, (x + 1) ** 2 / 4))
+
+
+def sparse_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """0 below -1, `(x + 1) / 2` between -1 and 1, 1 above 1."""
+    return ((x + 1) / 2).clamp(0.0, 1.0)
+
+
+def sparsemax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Euclidean projection of `x` onto the probability simplex along `axis` (sparse softmax)."""
+    z = x.movedim(axis, -1)
+    zs, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
+    cumsum = zs.cumsum(-1)
+    support = (1 + k * zs) > cumsum
+    k_z = support.sum(-1, keepdim=True).clamp(min=1)
+    tau = (cumsum.gather(-1, k_z - 1) - 1) / k_z.to(z.dtype)
+    return torch.clamp(z - tau, min=0).movedim(-1, axis)
+
+
 _BY_NAME: dict[str, Callable[..., torch.Tensor]] = {
+    "celu": celu,
+    "glu": glu,
+    "hard_tanh": hard_tanh,
+    "log_sigmoid": log_sigmoid,
+    "squareplus": squareplus,
+    "tanh_shrink": tanh_shrink,
+    "soft_shrink": soft_shrink,
+    "hard_shrink": hard_shrink,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax,
     "linear": linear,
     "relu": relu,
     "relu6": relu6,

@@ -30,8 +30,5 @@ class Activation(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.activation(inputs)
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation)}

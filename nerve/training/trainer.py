@@ -341,6 +341,12 @@ class Trainer:
         if validation_data is not None:
             vx, vy, vsw = data_adapter.unpack(validation_data) if not data_adapter.is_iterable_source(
                 validation_data) else (validation_data, None, None)
+            if vy is None and not data_adapter.is_iterable_source(vx):
+                raise ValueError(
+                    "validation_data needs targets: pass (x_val, y_val) or (x_val, y_val, sample_weight). "
+                    f"Received: a {type(validation_data).__name__} of length "
+                    f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}"
+                )
             val_data = data_adapter.adapt(vx, vy, vsw, batch_size=validation_batch_size or batch_size,
                                           steps=validation_steps, device=device)
         elif validation_split:

@@ -59,9 +59,19 @@ def test_dense_shape_mismatch_names_layer_and_shapes():
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "softmax", "swish", "gelu", "elu", "selu",
                                         "softplus", "softsign", "hard_sigmoid", "exponential", "leaky_relu",
-                                        "linear", "silu", "relu6", "mish", "log_softmax"])
+                                        "linear", "silu", "relu6", "mish", "log_softmax", "celu", "glu",
+                                        "hard_tanh", "log_sigmoid", "squareplus", "tanh_shrink", "soft_shrink",
+                                        "hard_shrink", "sparse_plus", "sparse_sigmoid"])
 def test_activation_layer_matches_keras(activation, keras):
-    layer_test(layers.Activation, {"activation": activation}, (3, 5), (None, 5), 0, keras_module=keras)
+    out = (None, 3) if activation == "glu" else (None, 6)
+    layer_test(layers.Activation, {"activation": activation}, (3, 6), out, 0, keras_module=keras)
+
+
+def test_sparsemax_projects_onto_the_simplex():
+    # Keras 3.15's torch sparsemax returns zeros here, so the check is the closed form.
+    out = nerve.activations.sparsemax(torch.tensor([[0.5, 1.0, -0.2, 2.0, 1.8, 0.1]]))
+    torch.testing.assert_close(out, torch.tensor([[0.0, 0.0, 0.0, 0.6, 0.4, 0.0]]))
+    assert float(nerve.activations.sparsemax(torch.randn(3, 7)).sum(-1).sub(1).abs().max()) < 1e-6
 
 
 def test_flatten_and_reshape_match_keras(keras):

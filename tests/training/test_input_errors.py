@@ -39,6 +39,7 @@ Y = np.random.randint(0, 3, 10)
         (X, Y, {"validation_split": -0.1}, ValueError, r"validation_split"),
         (X, Y, {"batch_size": 0}, ValueError, r"batch_size must be a positive integer.*0"),
         (X, Y, {"batch_size": -4}, ValueError, r"batch_size"),
+        (X, Y, {"validation_data": (X,)}, ValueError, r"validation_data needs targets"),
     ],
 )
 def test_fit_refuses_bad_input_before_training(x, y, kwargs, error, pattern):
