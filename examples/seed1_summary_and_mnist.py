@@ -3,13 +3,14 @@
 The course notes' code with only its import lines changed; MNIST comes from
 offline_mnist (digits at 28x28 when MNIST is not on the machine). The notes'
 preprocessing (reshape, min-max scaling, one-hot) is spelled out as they
-describe it. EarlyStopping(restore_best_weights=True) lands with the callbacks work.
+describe it.
 """
 
 import numpy as np
 
 import nerve as keras
 import offline_mnist as mnist
+from nerve.callbacks import EarlyStopping
 
 ## 회
 # 1. 이전 모델링 클리어
@@ -48,5 +49,11 @@ model.compile(loss=keras.losses.binary_crossentropy,
               optimizer='adam')
 model.summary()
 
-model.fit(train_x, train_y, validation_split=0.2, verbose=1, epochs=50)
+es = EarlyStopping(monitor='val_loss',
+                   min_delta=0,
+                   patience=5,
+                   verbose=1,
+                   restore_best_weights=True)  # 가장중요한 옵션
+model.fit(train_x, train_y, validation_split=0.2, callbacks=[es],
+          verbose=1, epochs=50)
 print("test:", model.evaluate(test_x, test_y, verbose=0))

@@ -2,7 +2,7 @@
 
 The course notes' code with only its import lines changed (`tf.keras` ->
 `nerve` as `tf.keras`); MNIST comes from offline_mnist. Dropout is used as in the
-notes; BatchNormalization and EarlyStopping land with later work.
+notes; BatchNormalization lands with the CNN work.
 """
 
 import types
@@ -23,7 +23,8 @@ Y = tf.keras.layers.Dense(10, activation='softmax')(H)
 model = tf.keras.Model(X, Y)
 model.compile(loss="sparse_categorical_crossentropy", metrics="accuracy")
 model.summary()
-result = model.fit(x_train, y_train, epochs=50, batch_size=128, validation_split=0.2)
+early = tf.keras.callbacks.EarlyStopping(monitor='val_loss', patience=10, restore_best_weights=True)
+result = model.fit(x_train, y_train, epochs=50, batch_size=128, validation_split=0.2, callbacks=[early])
 
 # 함수 대체 가능
 X = tf.keras.Input(shape=[784])
