@@ -67,6 +67,8 @@ class BackupAndRestore(Callback):
         >>> # killed at epoch 42; the same command again resumes at epoch 43
     """
 
+    _runs_last = True  # see CallbackList: back up after, and restore after, the other callbacks
+
     def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
                  delete_checkpoint: bool = True) -> None:
         super().__init__()

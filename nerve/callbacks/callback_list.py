@@ -94,6 +94,10 @@ class CallbackList:
                     f"Received: {cb!r} of type {type(cb).__name__}"
                 )
             self.callbacks.append(cb)
+        # Callbacks that snapshot the others (BackupAndRestore) run after them: they back
+        # up the state of an epoch every callback has finished, and restore it after
+        # the others have reset themselves in on_train_begin.
+        self.callbacks.sort(key=lambda cb: bool(getattr(cb, "_runs_last", False)))
         self._active: dict[str, list[Callback]] = {
             hook: [cb for cb in self.callbacks if _overrides(cb, hook)] for hook in _HOOKS
         }

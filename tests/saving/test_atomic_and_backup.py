@@ -57,7 +57,7 @@ class _Crash(nerve.callbacks.Callback):
             raise KeyboardInterrupt("simulated interruption")
 
 
-@pytest.mark.parametrize("crash_at", [0, 2, 4])
+@pytest.mark.parametrize("crash_at", [1, 3, 5])
 def test_resumed_fit_matches_uninterrupted_run(crash_at, tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.random((64, 4), dtype=np.float32), rng.integers(0, 3, 64)
@@ -75,8 +75,28 @@ def test_resumed_fit_matches_uninterrupted_run(crash_at, tmp_path):
     nerve.utils.set_random_seed(12345)  # a different process: nothing but the backup carries over
     resumed = _model()
     history = resumed.fit(x, y, epochs=6, batch_size=16, verbose=0, callbacks=[BackupAndRestore(tmp_path)])
-    assert history.epoch == list(range(crash_at + 1, 6))
-    np.testing.assert_allclose(history.history["loss"], ref_history["loss"][crash_at + 1:], rtol=1e-6)
+    # The crash hits during epoch `crash_at`'s callbacks: the last finished epoch is the one before.
+    assert history.epoch == list(range(crash_at, 6))
+    np.testing.assert_allclose(history.history["loss"], ref_history["loss"][crash_at:], rtol=1e-6)
     for a, b in zip(reference.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert not (tmp_path / "latest.h5").exists()  # deleted after a finished run
+
+
+def test_resume_restores_early_stopping_state_wherever_it_is_listed(tmp_path):
+    x = np.random.default_rng(0).random((32, 4), dtype=np.float32)
+    y = np.random.default_rng(1).integers(0, 3, 32)
+
+    def frozen_model():
+        model = nerve.Sequential([nerve.Input((4,)), Dense(3, activation="softmax")])
+        model.compile(optimizer=nerve.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+        return model
+
+    # With a learning rate of 0 the loss never improves by min_delta: wait grows 1 per epoch
+    # after the first, so an uninterrupted run stops at epoch 4 (patience 4).
+    es = nerve.callbacks.EarlyStopping(monitor="loss", patience=4, min_delta=1.0)
+    with pytest.raises(KeyboardInterrupt):
+        frozen_model().fit(x, y, epochs=10, verbose=0, callbacks=[BackupAndRestore(tmp_path), es, _Crash(2)])
+    resumed_es = nerve.callbacks.EarlyStopping(monitor="loss", patience=4, min_delta=1.0)
+    history = frozen_model().fit(x, y, epochs=10, verbose=0, callbacks=[BackupAndRestore(tmp_path), resumed_es])
+    assert history.epoch == [2, 3, 4] and resumed_es.stopped_epoch == 4
