@@ -147,6 +147,6 @@ def functional_from_config(cls: type, config: dict[str, Any], custom_objects: di
     inputs = resolve(config["input_layers"])
     outputs = resolve(config["output_layers"])
     model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
-    if "trainable" in config:
+    if config.get("trainable") is False:  # True would unfreeze frozen layers
         model.trainable = config["trainable"]
     return model

@@ -165,6 +165,6 @@ class Sequential(Model):
             model.build()
         elif shape is not None:
             model.build(_as_shape(shape))
-        if "trainable" in config:
+        if config.get("trainable") is False:  # True would unfreeze frozen layers
             model.trainable = config["trainable"]
         return model

@@ -23,6 +23,7 @@ from typing import Any
 
 import h5py
 
+from nerve.saving import keras_import
 from nerve.saving.atomic import atomic_path
 from nerve.saving.serialization import deserialize_object, serialize_object
 from nerve.saving.weights_io import read_optimizer, read_weights, write_optimizer, write_weights
@@ -278,6 +279,10 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
                     raise _FileError(f"'{path}' has no config.json: it is not a saved model.")
                 config = _read_json(archive.read("config.json"), path, "config.json")
                 weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
+                metadata = _read_json(archive.read("metadata.json"), path, "metadata.json") \
+                    if "metadata.json" in names else None
+            if keras_import.is_keras_config(config, metadata):  # written by Keras, not nerve
+                return keras_import.load_keras_archive(config, weights, custom_objects, compile)
             model = deserialize_object(config, custom_objects)
             if compile and config.get("compile_config"):
                 _compile_from_config(model, config["compile_config"], custom_objects)
@@ -286,6 +291,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
                     _load_state(model, handle, compile)
             return model
         with _open_h5(path, path) as handle:
+            if keras_import.is_legacy_h5(handle):  # tf.keras 2.x / Keras 3 legacy HDF5
+                return keras_import.load_legacy_h5(handle, custom_objects, compile)
             if "model_config" not in handle.attrs:
                 raise _FileError(
                     f"'{path}' holds weights only (no model config). Rebuild the model in code and call "
@@ -327,14 +334,20 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
         return
     with _open_h5(path, path) as handle:
         try:
-            read_weights(handle, model, skip_mismatch)
+            if keras_import.is_legacy_h5(handle):
+                keras_import.load_legacy_weights(handle, model, skip_mismatch)
+            else:
+                read_weights(handle, model, skip_mismatch)
         except ValueError as err:
             raise ValueError(f"Cannot load weights from '{path}' into model '{model.name}': {err}") from None
 
 
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
     """Rebuild a model (architecture only, new weights) from `model.to_json()`."""
-    return deserialize_object(_read_json(json_string, "<json string>", "JSON"), custom_objects)
+    config = _read_json(json_string, "<json string>", "JSON")
+    if keras_import.is_keras_config(config):
+        config = keras_import.translate_config(config, custom_objects)
+    return deserialize_object(config, custom_objects)
 
 
 def model_from_yaml(yaml_string: str, custom_objects: dict[str, Any] | None = None) -> Any:

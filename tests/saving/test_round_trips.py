@@ -197,3 +197,10 @@ def test_custom_activation_function_via_custom_objects(tmp_path):
         nerve.models.load_model(tmp_path / "cube.keras")
     loaded = nerve.models.load_model(tmp_path / "cube.keras", custom_objects={"cube": cube})
     np.testing.assert_array_equal(model.predict(np.ones((1, 2)), verbose=0), loaded.predict(np.ones((1, 2)), verbose=0))
+
+
+def test_frozen_layers_stay_frozen_after_reload(tmp_path):
+    model = nerve.Sequential([nerve.Input((3,)), Dense(4, trainable=False, name="frozen"), Dense(1)])
+    model.save(tmp_path / "f.keras")
+    loaded = nerve.models.load_model(tmp_path / "f.keras")
+    assert not loaded.get_layer("frozen").trainable and len(loaded.trainable_weights) == 2
