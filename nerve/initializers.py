@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from nerve import backend
@@ -101,16 +102,27 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every entry set to `value` (default 0.0)."""
+    """Every entry set to `value` (default 0.0); an array value is broadcast to the shape."""
 
-    def __init__(self, value: float = 0.0) -> None:
+    def __init__(self, value: Any = 0.0) -> None:
         self.value = value
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
-        return self._empty(shape, dtype).fill_(float(self.value))
+        out = self._empty(shape, dtype)
+        if np.ndim(self.value) == 0:
+            return out.fill_(float(self.value))
+        value = torch.as_tensor(np.asarray(self.value), dtype=out.dtype)
+        try:
+            return out.copy_(value.expand(tuple(shape)))
+        except RuntimeError:
+            raise ValueError(
+                f"Constant initializer: a value of shape {tuple(value.shape)} does not fit the weight shape "
+                f"{tuple(shape)}."
+            ) from None
 
     def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
+        value = self.value
+        return {"value": np.asarray(value).tolist() if np.ndim(value) else value}
 
 
 class RandomNormal(Initializer):

@@ -11,6 +11,7 @@ A Layer is a `torch.nn.Module`: its weights are registered `torch.nn.Parameter`s
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Iterable
 
@@ -63,6 +64,25 @@ class Layer(torch.nn.Module):
 
     # Layers that take integer inputs (e.g. embeddings) set this to keep their dtype.
     _keep_input_dtype = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # As in Keras, calling `layer.build(shape)` directly marks the layer built,
+        # so the next call does not build (and create weights) again.
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is None or getattr(build, "_marks_built", False):
+            return
+
+        @functools.wraps(build)
+        def build_and_mark(self: "Layer", *args: Any, **kw: Any) -> Any:
+            result = build(self, *args, **kw)
+            self.built = True
+            if args and self._build_shape is None:
+                self._build_shape = args[0]
+            return result
+
+        build_and_mark._marks_built = True  # type: ignore[attr-defined]
+        cls.build = build_and_mark  # type: ignore[method-assign]
 
     def __init__(
         self,

@@ -194,3 +194,20 @@ def test_layers_in_lists_dicts_and_variable_attributes_are_tracked():
     block(torch.ones(2, 3))
     assert len(block.weights) == 8 and len(block.trainable_weights) == 7
     assert {n for n, _ in block.named_parameters()} >= {"scale", "offset", "stack_0.kernel", "heads_out.kernel"}
+
+
+def test_calling_build_directly_marks_the_layer_built():
+    layer = layers.Dense(3)
+    layer.build((None, 4))
+    assert layer.built
+    layer(torch.ones(2, 4))
+    assert len(layer.weights) == 2
+
+
+def test_constant_initializer_takes_arrays():
+    table = np.arange(6, dtype="float32").reshape(3, 2)
+    layer = layers.Dense(2, kernel_initializer=nerve.initializers.Constant(table))
+    layer.build((None, 3))
+    np.testing.assert_array_equal(layer.kernel.numpy(), table)
+    with pytest.raises(ValueError, match=r"does not fit the weight shape \(3, 4\)"):
+        nerve.initializers.Constant(table)((3, 4))
