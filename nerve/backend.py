@@ -146,7 +146,8 @@ def unique_name(prefix: str) -> str:
 def to_snake_case(name: str) -> str:
     """Turn a class name such as `InputLayer` into `input_layer`."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    # Digits do not start a new word, as in Keras: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def clear_session(free_memory: bool = True) -> None:

@@ -1,6 +1,7 @@
 """Layers with Keras 3's names and arguments."""
 
 from nerve.layers.activation import Activation
+from nerve.layers.augmentation import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from nerve.layers.batch_normalization import BatchNormalization
 from nerve.layers.dense import Dense
 from nerve.layers.dropout import Dropout
@@ -23,6 +24,14 @@ from nerve.layers.merging import (
     multiply,
     subtract,
 )
+from nerve.layers.noise import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 from nerve.layers.normalization import GroupNormalization, LayerNormalization, UnitNormalization
 from nerve.layers.preprocessing import Normalization, Rescaling
 from nerve.layers.reshaping import Flatten, Reshape
@@ -30,6 +39,17 @@ from nerve.layers.spectral_normalization import SpectralNormalization
 
 __all__ = [
     "Activation",
+    "AlphaDropout",
+    "GaussianDropout",
+    "GaussianNoise",
+    "RandomContrast",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
     "Add",
     "Average",
     "BatchNormalization",

@@ -113,6 +113,9 @@ class Layer(torch.nn.Module):
         self._activity_losses: list[torch.Tensor] = []
         params = inspect.signature(self.call).parameters
         self._call_has_training = "training" in params
+        positional = [n for n, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        # `layer(x, True)`: index of `training` among the call's positional arguments, if there.
+        self._training_position = positional.index("training") if "training" in positional else None
         input_shape = kwargs.get("input_shape") or kwargs.get("batch_input_shape")
         if kwargs.get("input_dim") is not None:
             input_shape = (kwargs["input_dim"],)
@@ -376,6 +379,10 @@ class Layer(torch.nn.Module):
         inputs = args[0]
         if any(isinstance(t, KerasTensor) for t in backend.flatten(inputs)):
             return self._symbolic_call(args, kwargs)
+        pos = self._training_position
+        if pos is not None and len(args) > pos:
+            kwargs["training"] = args[pos]
+            args = args[:pos] + args[pos + 1:]
         training = kwargs.pop("training", None)
         if training is None:
             training = _CONTEXT.training

@@ -211,3 +211,10 @@ def test_constant_initializer_takes_arrays():
     np.testing.assert_array_equal(layer.kernel.numpy(), table)
     with pytest.raises(ValueError, match=r"does not fit the weight shape \(3, 4\)"):
         nerve.initializers.Constant(table)((3, 4))
+
+
+def test_training_can_be_passed_positionally():
+    layer = layers.Dropout(0.5)
+    x = torch.ones(100, 10)
+    assert torch.equal(layer(x, False), x)
+    assert (layer(x, True) == 0).any()
