@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 
-from nerve import backend
 from nerve.layers.dropout import Dropout
 from nerve.layers.layer import Layer
 
