@@ -335,22 +335,30 @@ class Layer(torch.nn.Module):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """Output shape for `input_shape`; by default found by running `call` on zeros."""
-        def dummy(shape: Shape) -> torch.Tensor:
-            return torch.zeros([1 if d is None else d for d in shape], dtype=self._dtype, device=self._device())
+        """Output shape for `input_shape`; by default found by running `call` on zeros.
+
+        Unknown sizes (None) are tried at two values; output sizes that follow
+        them are reported as None.
+        """
+        def run(size: int) -> tuple[Any, list[tuple[int, ...]]]:
+            def dummy(shape: Shape) -> torch.Tensor:
+                return torch.zeros([size if d is None else d for d in shape], dtype=self._dtype,
+                                   device=self._device())
+
+            with torch.no_grad():
+                out = self.call(_map_shapes(dummy, input_shape))
+            return out, [tuple(t.shape) for t in backend.flatten(out)]
 
         was_training = self.training
+        self.eval()
         try:
-            with torch.no_grad():
-                self.eval()
-                out = self.call(backend.map_structure(dummy, input_shape) if not _is_shape(input_shape)
-                                else dummy(input_shape))
+            out, first = run(2)
+            has_unknown = any(d is None for shape in _flat_shapes(input_shape) for d in shape)
+            second = run(3)[1] if has_unknown else first
         finally:
             self.train(was_training)
-        batch_unknown = _is_shape(input_shape) and input_shape and input_shape[0] is None
-        return backend.map_structure(
-            lambda t: ((None,) if batch_unknown else tuple(t.shape[:1])) + tuple(t.shape[1:]), out
-        )
+        resolved = iter([tuple(None if a != b else a for a, b in zip(s1, s2)) for s1, s2 in zip(first, second)])
+        return backend.map_structure(lambda _: next(resolved), out)
 
     def _device(self) -> torch.device:
         for p in self.parameters():
@@ -562,6 +570,14 @@ class _TrackedDict(dict):
 
 def _is_shape(x: Any) -> bool:
     return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _flat_shapes(shapes: Any) -> list[tuple]:
+    if _is_shape(shapes):
+        return [shapes]
+    if isinstance(shapes, dict):
+        return [s for v in shapes.values() for s in _flat_shapes(v)]
+    return [s for v in shapes for s in _flat_shapes(v)]
 
 
 def _map_shapes(fn: Any, shapes: Any) -> Any:
