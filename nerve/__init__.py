@@ -11,6 +11,7 @@ Example:
 
 from nerve import (
     activations,
+    applications,
     backend,
     callbacks,
     datasets,
@@ -37,6 +38,7 @@ __all__ = [
     "Variable",
     "__version__",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "datasets",

@@ -225,7 +225,12 @@ class VarianceScaling(Initializer):
 class _FixedVarianceScaling(VarianceScaling):
     _FIXED: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, input_axes: Any = None, output_axes: Any = None) -> None:
+        if input_axes is not None or output_axes is not None:
+            raise ValueError(
+                f"{type(self).__name__}: custom fan axes are not supported yet. "
+                f"Received: input_axes={input_axes!r}, output_axes={output_axes!r}"
+            )
         scale, mode, distribution = self._FIXED
         super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
 
