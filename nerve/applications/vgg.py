@@ -8,6 +8,9 @@ import numpy as np
 import torch
 
 from nerve.applications import _builder
+from nerve.graph.node import KerasTensor
+from nerve.layers.layer import Layer
+from nerve.saving.object_registration import register_nerve_serializable
 
 __all__ = ["SmallVGG", "VGG16", "VGGStyle", "preprocess_input"]
 
@@ -199,6 +202,8 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     data_format = data_format or "channels_last"
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"data_format must be 'channels_last' or 'channels_first'. Received: {data_format!r}")
+    if isinstance(x, KerasTensor):  # inside a functional model: a layer that saves with the model
+        return CaffePreprocess(data_format=data_format)(x)
     axis = -1 if data_format == "channels_last" else (0 if np.ndim(x) == 3 else 1)
     shape = [1] * np.ndim(x)
     shape[axis] = 3
@@ -209,3 +214,25 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     x = np.asarray(x)
     x = x if np.issubdtype(x.dtype, np.floating) else x.astype("float32")
     return np.flip(x, axis) - np.asarray(_CAFFE_MEAN_BGR, dtype=x.dtype).reshape(shape)
+
+
+@register_nerve_serializable(package="nerve")
+class CaffePreprocess(Layer):
+    """`preprocess_input` as a layer, for `preprocess_input(keras_input)` in functional models.
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+    """
+
+    def __init__(self, data_format: str = "channels_last", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return preprocess_input(inputs, data_format=self.data_format)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format}

@@ -82,6 +82,13 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = embeddings_constraint
         self.mask_zero = bool(mask_zero)
+        if self.mask_zero:
+            warnings.warn(
+                f"Embedding layer '{self.name}': mask_zero=True is stored, but nerve does not pass masks to "
+                "the following layers yet, so padded steps still count in pooling and losses. Drop padded "
+                "steps from the data, or weight them with sample_weight.",
+                stacklevel=2,
+            )
         self._range_checked = False
         if weights is not None:
             self._maybe_build((None,))
@@ -124,7 +131,7 @@ class Embedding(Layer):
 
     def compute_mask(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor | None:
         """The padding mask `inputs != 0` when `mask_zero=True`, else None."""
-        return torch.ne(inputs, 0) if self.mask_zero else None
+        return torch.as_tensor(inputs) != 0 if self.mask_zero else None
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)

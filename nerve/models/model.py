@@ -146,17 +146,31 @@ class Model(Trainer, Layer):
         return [t.shape for t in self._graph.flat_outputs]
 
     # ---------------------------------------------------------------- running
-    def _flat_inputs(self, x: Any) -> list[torch.Tensor]:
-        """Line up `x` with the model's inputs and cast each to its Input's dtype (uint8 -> float32)."""
+    def _match_inputs(self, x: Any) -> list[Any]:
+        """Line up `x` with the model's inputs; add or drop a trailing axis of 1 like Keras.
+
+        `(n, 28, 28)` images fit an `Input((28, 28, 1))`, as `mnist.load_data()` users expect.
+        """
         graph = self._graph
         assert graph is not None
-        if isinstance(graph.inputs, dict):
-            names = sorted(graph.inputs)  # the order of graph.flat_inputs
-        else:
-            names = [t.name for t in graph.flat_inputs]
+        names = sorted(graph.inputs) if isinstance(graph.inputs, dict) else [t.name for t in graph.flat_inputs]
         flat = data_adapter.match_names(x, names, "input", self.name)
+        out = []
+        for t, kt in zip(flat, graph.flat_inputs):
+            if isinstance(t, torch.Tensor):
+                if t.dim() == kt.ndim - 1 and kt.shape[-1] == 1:
+                    t = t.unsqueeze(-1)
+                elif t.dim() == kt.ndim + 1 and t.shape[-1] == 1:
+                    t = t.squeeze(-1)
+            out.append(t)
+        return out
+
+    def _flat_inputs(self, x: Any) -> list[torch.Tensor]:
+        """`_match_inputs`, then each input cast to its Input's dtype (uint8 -> float32), per batch."""
+        graph = self._graph
+        assert graph is not None
         return [t if not isinstance(t, torch.Tensor) or t.dtype == want else t.to(want)
-                for t, want in zip(flat, graph.input_dtypes)]
+                for t, want in zip(self._match_inputs(x), graph.input_dtypes)]
 
     def _forward_flat(self, x: Any, training: bool) -> list[torch.Tensor]:
         """Run the model on a batch; returns the outputs as a flat list."""
@@ -225,7 +239,7 @@ class Model(Trainer, Layer):
     def _check_inputs(self, x: Any) -> None:
         if self._graph is None:
             return
-        for kt, t in zip(self._graph.flat_inputs, self._flat_inputs(x)):
+        for kt, t in zip(self._graph.flat_inputs, self._match_inputs(x)):
             _compare_shape(self, kt, tuple(t.shape))
 
     def _maybe_build(self, input_shape: Any) -> None:

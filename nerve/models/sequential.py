@@ -101,6 +101,10 @@ class Sequential(Model):
             return self._input_layer.batch_shape
         if self._layers and self._layers[0]._input_shape_arg is not None:
             return self._layers[0]._input_shape_arg
+        first = self._layers[0] if self._layers else None
+        graph = getattr(first, "_graph", None)
+        if graph is not None and len(graph.flat_inputs) == 1:  # a model used as the first layer
+            return graph.flat_inputs[0].shape
         if self._build_shape is not None:
             return self._build_shape
         return None

@@ -209,3 +209,15 @@ def test_weights_path_round_trip(tmp_path, filename):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), trained.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="does not match|Cannot load"):
         LeNet5(activation="relu", classes=3, weights=path)
+
+
+def test_preprocess_input_on_a_symbolic_input_becomes_a_saved_layer(tmp_path):
+    import nerve
+
+    inputs = nerve.Input((4, 4, 3))
+    model = nerve.Model(inputs, nerve.applications.resnet50.preprocess_input(inputs))
+    x = np.random.default_rng(0).random((2, 4, 4, 3), dtype=np.float32) * 255
+    np.testing.assert_allclose(model.predict(x, verbose=0), nerve.applications.resnet50.preprocess_input(x), rtol=1e-6)
+    model.save(tmp_path / "p.keras")
+    np.testing.assert_allclose(nerve.models.load_model(tmp_path / "p.keras").predict(x, verbose=0),
+                               model.predict(x, verbose=0))

@@ -27,6 +27,7 @@ def _indices(high):
         ({"input_dim": 5, "output_dim": 4, "mask_zero": True}, (6,), (None, 4)),
     ],
 )
+@pytest.mark.filterwarnings("ignore:Embedding layer .* mask_zero=True:UserWarning")
 def test_embedding_matches_keras(kwargs, input_shape, output_shape, keras):
     layer = layer_test(Embedding, kwargs, input_shape, output_shape, 1, 1, keras_module=keras,
                        make_input=_indices(kwargs["input_dim"]))
@@ -69,9 +70,11 @@ def test_embedding_arguments():
     with pytest.warns(UserWarning, match="input_length"):
         layer = Embedding(3, 2, input_length=5)
     assert "input_length" not in layer.get_config()
-    masked = Embedding(3, 2, mask_zero=True)
+    with pytest.warns(UserWarning, match="does not pass masks"):
+        masked = Embedding(3, 2, mask_zero=True)
     assert masked.get_config()["mask_zero"] is True
     torch.testing.assert_close(masked.compute_mask(torch.tensor([[0, 2]])), torch.tensor([[False, True]]))
+    torch.testing.assert_close(masked.compute_mask(np.array([[0, 2]])), torch.tensor([[False, True]]))
     assert Embedding(3, 2).compute_mask(torch.tensor([[0, 2]])) is None
 
 

@@ -117,3 +117,11 @@ def test_unbuilt_sequential_can_be_called_and_nested():
     assert model(np.zeros((2, 4), "float32")).shape == (2, 3)
     outer = nerve.Sequential([Input((8,)), nerve.Sequential([Dense(6)]), Dense(3)])
     assert outer.count_params() == 8 * 6 + 6 + 6 * 3 + 3
+
+
+def test_model_as_first_layer_builds_the_sequential():
+    base = nerve.Sequential([Input((4,)), Dense(3)], name="base")
+    base.trainable = False
+    model = nerve.Sequential([base, Dense(2)])
+    assert model.built and model.input_shape == (None, 4)
+    assert len(model.trainable_weights) == 2 and len(model.weights) == 4

@@ -296,3 +296,12 @@ def test_per_timestep_sparse_labels():
     y = np.random.randint(0, 3, (12, 5))
     h = model.fit(x, y, epochs=1, verbose=0)
     assert np.isfinite(h.history["loss"][0])
+
+
+def test_images_without_channel_axis_fit_an_input_with_one_channel():
+    model = nerve.Sequential([Input((8, 8, 1)), nerve.layers.Conv2D(2, 3), nerve.layers.Flatten(), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.zeros((4, 8, 8), "uint8")  # as mnist.load_data() returns them
+    model.fit(x, np.zeros((4, 1)), verbose=0)
+    assert model.predict(x, verbose=0).shape == (4, 1)
+    assert np.isfinite(model.evaluate(x, np.zeros((4, 1)), verbose=0))
