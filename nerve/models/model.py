@@ -11,7 +11,7 @@ from nerve import backend
 from nerve.graph.graph import Graph
 from nerve.graph.node import KerasTensor
 from nerve.layers.input_layer import InputLayer
-from nerve.layers.layer import Layer
+from nerve.layers.layer import Layer, _flat_shapes
 from nerve.training import data_adapter
 from nerve.training.trainer import Trainer
 
@@ -213,9 +213,7 @@ class Model(Trainer, Layer):
     def _check_input_shape(self, input_shape: Any) -> None:
         if self._graph is None:
             return
-        given = backend.flatten(input_shape) if not _is_shape_tuple(input_shape) else [input_shape]
-        given = [s for s in given] if given and _is_shape_tuple(given[0]) else [input_shape]
-        for kt, shape in zip(self._graph.flat_inputs, given):
+        for kt, shape in zip(self._graph.flat_inputs, _flat_shapes(input_shape)):
             _compare_shape(self, kt, shape)
 
     def _build_from_data(self, data: Any) -> None:
@@ -358,10 +356,6 @@ def _module_key(name: str, existing: dict) -> str:
         key = f"{base}_{i}"
         i += 1
     return key
-
-
-def _is_shape_tuple(x: Any) -> bool:
-    return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
 
 
 def _compare_shape(model: Model, kt: KerasTensor, shape: tuple) -> None:

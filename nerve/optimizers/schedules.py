@@ -133,7 +133,32 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """Shared by the schedules that decay with `step / decay_steps` (optionally floored)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False,
+                 name: str | None = None) -> None:
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = _positive(type(self).__name__, "decay_steps", decay_steps)
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name or type(self).__name__
+
+    def _decay(self, progress: float) -> float:
+        raise NotImplementedError
+
+    def __call__(self, step: Step) -> torch.Tensor:
+        p = _step_value(step, self.name) / float(self.decay_steps)
+        if self.staircase:
+            p = _floor(p)
+        return _result(self._decay(p))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_StepDecay):
     """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
 
     Args:
@@ -149,26 +174,11 @@ class ExponentialDecay(LearningRateSchedule):
         0.05000000074505806
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False,
-                 name: str = "ExponentialDecay") -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive("ExponentialDecay", "decay_steps", decay_steps)
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step: Step) -> torch.Tensor:
-        p = _step_value(step, self.name) / float(self.decay_steps)
-        if self.staircase:
-            p = _floor(p)
-        return _result(float(self.initial_learning_rate) * float(self.decay_rate) ** p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _decay(self, progress: float) -> float:
+        return float(self.initial_learning_rate) * float(self.decay_rate) ** progress
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`.
 
     Args:
@@ -182,23 +192,8 @@ class InverseTimeDecay(LearningRateSchedule):
         >>> lr = InverseTimeDecay(0.1, decay_steps=1.0, decay_rate=0.5)
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False,
-                 name: str = "InverseTimeDecay") -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive("InverseTimeDecay", "decay_steps", decay_steps)
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step: Step) -> torch.Tensor:
-        p = _step_value(step, self.name) / float(self.decay_steps)
-        if self.staircase:
-            p = _floor(p)
-        return _result(float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _decay(self, progress: float) -> float:
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * progress)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):

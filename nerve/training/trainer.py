@@ -138,11 +138,6 @@ class Trainer:
             self._compiled_metrics.reset_state()
 
     # ---------------------------------------------------------------- data
-    def _device_for_data(self) -> torch.device:
-        for p in self.parameters():
-            return p.device
-        return backend.get_device()
-
     def _flat_targets(self, y: Any) -> list[Any]:
         return data_adapter.match_names(y, self._output_names(), "output", self.name, required=False)
 
@@ -334,7 +329,7 @@ class Trainer:
         if cap:
             # Smoke-test switch: run tutorial scripts unchanged but short.
             epochs = min(int(epochs), int(initial_epoch) + int(cap))
-        device = self._device_for_data()
+        device = self._device()
         data = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                   steps=steps_per_epoch, device=device)
         val_data = None
@@ -457,7 +452,7 @@ class Trainer:
         self._assert_compiled("evaluate")
         verbose = _resolve_verbose(verbose)
         data = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, steps=steps,
-                                  device=self._device_for_data())
+                                  device=self._device())
         self._prepare(data, "evaluate")
         self._collect_regularizers()
         cbs = CallbackList(
@@ -492,7 +487,7 @@ class Trainer:
             >>> classes = probabilities.argmax(axis=1)
         """
         verbose = _resolve_verbose(verbose)
-        data = data_adapter.adapt(x, batch_size=batch_size, steps=steps, device=self._device_for_data())
+        data = data_adapter.adapt(x, batch_size=batch_size, steps=steps, device=self._device())
         return self._predict_loop(data, verbose, callbacks)
 
     def _predict_loop(self, data: Any, verbose: int, callbacks: list | None) -> Any:
@@ -533,7 +528,7 @@ class Trainer:
             >>> loss, acc = model.train_on_batch(x_batch, y_batch)
         """
         self._assert_compiled("train_on_batch")
-        data = data_adapter.ArrayData(x, y, sample_weight, batch_size=None, device=self._device_for_data())
+        data = data_adapter.ArrayData(x, y, sample_weight, batch_size=None, device=self._device())
         data.batch_size = data.num_samples
         self._prepare(data, "train_on_batch")
         if class_weight:
@@ -551,7 +546,7 @@ class Trainer:
     ) -> float | list[float] | dict[str, float]:
         """Compute the loss and metrics of one batch, without training."""
         self._assert_compiled("test_on_batch")
-        data = data_adapter.ArrayData(x, y, sample_weight, batch_size=None, device=self._device_for_data())
+        data = data_adapter.ArrayData(x, y, sample_weight, batch_size=None, device=self._device())
         self._prepare(data, "test_on_batch")
         self._collect_regularizers()
         self.reset_metrics()
@@ -562,7 +557,7 @@ class Trainer:
 
     def predict_on_batch(self, x: Any) -> Any:
         """Return the outputs for one batch as numpy arrays."""
-        data = data_adapter.ArrayData(x, device=self._device_for_data())
+        data = data_adapter.ArrayData(x, device=self._device())
         data.batch_size = data.num_samples
         return self._predict_loop(data, verbose=0, callbacks=None)
 
