@@ -59,6 +59,14 @@ class Callback:
         """Called after each training batch with the running epoch averages."""
         self.on_batch_end(batch, logs=logs)
 
+    def on_before_optimizer_step(self, batch: int, logs: Logs = None) -> None:
+        """Called in fit after the backward pass, before the optimizer step; grads are in `weight.value.grad`.
+
+        A nerve extension (PyTorch Lightning's hook of the same name): Keras has
+        no such hook. `nerve.callbacks.GradientMonitor` uses it. Only callbacks
+        that override it are called, so it costs nothing otherwise.
+        """
+
     def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None:
         """Called before each batch of evaluate (and of validation inside fit)."""
 

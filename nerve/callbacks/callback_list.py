@@ -56,7 +56,7 @@ def _to_python(value: Any) -> Any:
 
 _HOOKS = (
     "on_epoch_begin", "on_epoch_end",
-    "on_train_batch_begin", "on_train_batch_end",
+    "on_train_batch_begin", "on_train_batch_end", "on_before_optimizer_step",
     "on_test_batch_begin", "on_test_batch_end",
     "on_predict_batch_begin", "on_predict_batch_end",
     "on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
@@ -138,6 +138,9 @@ class CallbackList:
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         self._call("on_train_batch_end", batch, logs)
+
+    def on_before_optimizer_step(self, batch: int, logs: Any = None) -> None:
+        self._call("on_before_optimizer_step", batch, logs)
 
     def on_test_batch_begin(self, batch: int, logs: Any = None) -> None:
         self._call("on_test_batch_begin", batch, logs)
