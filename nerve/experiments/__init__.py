@@ -19,10 +19,10 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "compare": "nerve.experiments.compare",
-    "Comparison": "nerve.experiments.compare",
-    "RunResult": "nerve.experiments.compare",
-    "expand_grid": "nerve.experiments.compare",
+    "compare": "nerve.experiments.comparison",
+    "Comparison": "nerve.experiments.comparison",
+    "RunResult": "nerve.experiments.comparison",
+    "expand_grid": "nerve.experiments.comparison",
     "diagnose": "nerve.experiments.diagnosis",
     "Diagnosis": "nerve.experiments.diagnosis",
     "Finding": "nerve.experiments.diagnosis",
