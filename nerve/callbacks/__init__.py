@@ -5,6 +5,7 @@ from nerve.callbacks.callback import Callback
 from nerve.callbacks.callback_list import CallbackList
 from nerve.callbacks.csv_logger import CSVLogger
 from nerve.callbacks.early_stopping import EarlyStopping
+from nerve.callbacks.gradient_monitor import GradientMonitor
 from nerve.callbacks.history import History
 from nerve.callbacks.lambda_callback import LambdaCallback
 from nerve.callbacks.learning_rate_scheduler import LearningRateScheduler
@@ -21,6 +22,7 @@ __all__ = [
     "Callback",
     "CallbackList",
     "EarlyStopping",
+    "GradientMonitor",
     "History",
     "LambdaCallback",
     "LearningRateScheduler",

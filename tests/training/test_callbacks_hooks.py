@@ -44,9 +44,10 @@ def test_fit_calls_hooks_in_keras_order():
     names = [c[0] for c in rec.calls]
     assert names[0] == "on_train_begin" and names[-1] == "on_train_end"
     epoch0 = names[1:names.index("on_epoch_end") + 1]
+    # on_before_optimizer_step is nerve's extension (Lightning's name): between backward and step.
     assert epoch0 == ["on_epoch_begin",
-                      "on_train_batch_begin", "on_train_batch_end",
-                      "on_train_batch_begin", "on_train_batch_end",
+                      "on_train_batch_begin", "on_before_optimizer_step", "on_train_batch_end",
+                      "on_train_batch_begin", "on_before_optimizer_step", "on_train_batch_end",
                       "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
                       "on_epoch_end"]
     batch_end = [c for c in rec.calls if c[0] == "on_train_batch_end"][0]
