@@ -153,7 +153,8 @@ class RunResult:
 
     def diagnose(self, **kwargs: Any) -> Any:
         """`History.diagnose` of this run, with its gradient norms when recorded."""
-        kwargs.setdefault("monitor", self.monitor)
+        if self.monitor in self.history.history:  # else diagnose picks val_loss or loss
+            kwargs.setdefault("monitor", self.monitor)
         if self.gradient_norms:
             kwargs.setdefault("gradient_norms", self.gradient_norms)
         return self.history.diagnose(**kwargs)

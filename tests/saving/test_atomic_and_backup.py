@@ -25,6 +25,17 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     assert os.listdir(tmp_path) == ["best.h5"]
 
 
+def test_written_files_get_the_mode_open_would_give_not_owner_only(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "shared.json") as tmp:
+            with open(tmp, "w") as f:
+                f.write("{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_save_failure_in_model_save_leaves_previous_checkpoint(tmp_path, monkeypatch):
     model = nerve.Sequential([nerve.Input((3,)), Dense(2)])
     model.save(tmp_path / "m.h5")
