@@ -1,5 +1,6 @@
 # Two commands for a fresh machine (each installs what it needs into .venv):
-#   make demo   trains seed 0's relu+Adam MLP on the bundled digits data and prints test accuracy
+#   make demo   seed 0's study on the bundled digits data: sigmoid/relu x SGD/Adam compared side by side
+#               (table, figure, HTML report with a diagnosis, best checkpoints in nerve_runs/demo)
 #   make test   runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/nerve compare --out nerve_runs/demo
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,7 @@
+"""`python -m nerve ...` runs the `nerve` command (see nerve/cli.py)."""
+
+import sys
+
+from nerve.cli import main
+
+sys.exit(main())
