@@ -99,9 +99,9 @@ def _compare(args: argparse.Namespace) -> int:
     print(format_rows(test_rows))
     print("\nDiagnosis:")
     for run in result.runs:
-        diagnosis = run.diagnose()
-        first = next((f for f in diagnosis.findings if f.kind != "good_fit"), None)
-        print(f"  {run.name}: " + (first.message if first else "no problem found in the curves."))
+        print(f"  {run.name}:")
+        for finding in run.diagnose().findings:
+            print(f"    - {finding.kind}: {finding.message}")
     figure = out / "comparison.png"
     result.plot("accuracy", path=figure)
     report = result.report(out / "report.html", test_results=test_rows,

@@ -49,7 +49,8 @@ def test_compare_prints_the_table_the_test_results_with_the_ensemble_and_a_diagn
     _, out, text = study
     assert "best_val_accuracy" in text
     assert "ensemble (4 runs)" in text
-    assert "Diagnosis:" in text and "  relu+adam: " in text
+    assert "Diagnosis:" in text and "  relu+adam:\n    - " in text
+    assert "- vanishing_gradients: " in text  # the sigmoid runs show it with numbers
     assert f"Report: {out / 'report.html'}" in text
 
 

@@ -89,12 +89,18 @@ class GradientMonitor(Callback):
         self.log = bool(log)
         self.norms: dict[str, list[float]] = {}
         self._groups: list[tuple[str, list[torch.Tensor]]] = []
+        self._params: list[torch.Tensor] = []
+        self._layer_of: torch.Tensor | None = None
         self._sums: torch.Tensor | None = None
         self._count = 0
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._groups = layer_gradient_groups(self.model)
         self.norms = {name: [] for name, _ in self._groups}
+        self._params = [p for _, params in self._groups for p in params]
+        device = self._params[0].device if self._params else None
+        self._layer_of = torch.tensor([i for i, (_, params) in enumerate(self._groups) for _ in params],
+                                      dtype=torch.long, device=device)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self._sums, self._count = None, 0
@@ -103,15 +109,13 @@ class GradientMonitor(Callback):
         if batch % self.every_n_batches or not self._groups:
             return
         with torch.no_grad():
-            device = self._groups[0][1][0].device
-            squares = []
-            for _, params in self._groups:
-                grads = [p.grad for p in params if p.grad is not None]
-                if grads:
-                    squares.append(torch.stack([g.detach().float().pow(2).sum() for g in grads]).sum())
-                else:
-                    squares.append(torch.zeros((), device=device))
-            norms = torch.stack(squares).sqrt()
+            grads = [p.grad for p in self._params]
+            if any(g is None for g in grads):  # a weight the loss does not reach counts as 0
+                grads = [torch.zeros((), device=p.device) if g is None else g for p, g in zip(self._params, grads)]
+            # one fused kernel for every weight's norm, then sum the squares per layer
+            squares = torch.stack(torch._foreach_norm(grads)).float().square()
+            per_layer = torch.zeros(len(self._groups), device=squares.device).index_add_(0, self._layer_of, squares)
+            norms = per_layer.sqrt()
             self._sums = norms if self._sums is None else self._sums + norms
         self._count += 1
 
