@@ -424,6 +424,17 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def format_cell(value: Any) -> str:
+    """A table value as text: floats to 4 significant digits (1 decimal from 100 up), None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
+    return str(value)
+
+
 def format_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     """Rows of dicts as an aligned text table (floats to 4 significant digits)."""
     if not rows:
@@ -431,17 +442,7 @@ def format_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]
-
-    def cell(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            if math.isnan(value):
-                return "nan"
-            return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
-        return str(value)
-
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[format_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths)))]
     lines.append("  ".join("-" * w for w in widths))

@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nerve.experiments.comparison import format_cell
+
 __all__ = ["write_report"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -349,15 +351,7 @@ def _best_name(comparison: Any) -> str | None:
         return None
 
 
-def _cell(value: Any) -> str:
-    """A table value as text: floats to 4 significant digits, as `format_rows` prints them."""
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
-    return str(value)
+_cell = format_cell  # the text table and the HTML table show the same digits
 
 
 def _e(value: Any) -> str:

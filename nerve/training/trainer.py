@@ -24,7 +24,7 @@ from nerve.training import data_adapter
 from nerve.training.compile_utils import CompiledLoss, CompiledMetrics
 
 if TYPE_CHECKING:
-    from nerve.models.model import Model
+    pass
 
 __all__ = ["Trainer"]
 
