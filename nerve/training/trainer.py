@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,9 +22,6 @@ from nerve.callbacks.history import History
 from nerve.callbacks.progbar_logger import ProgbarLogger
 from nerve.training import data_adapter
 from nerve.training.compile_utils import CompiledLoss, CompiledMetrics
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Trainer"]
 
