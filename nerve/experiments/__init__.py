@@ -20,8 +20,8 @@ from typing import Any
 
 _EXPORTS = {
     "compare": "nerve.experiments.comparison",
-    "Comparison": "nerve.experiments.comparison",
-    "RunResult": "nerve.experiments.comparison",
+    "Comparison": "nerve.experiments.results",
+    "RunResult": "nerve.experiments.results",
     "expand_grid": "nerve.experiments.comparison",
     "diagnose": "nerve.experiments.diagnosis",
     "Diagnosis": "nerve.experiments.diagnosis",

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nerve.experiments.comparison import format_cell
+from nerve.experiments.results import format_cell
 
 __all__ = ["write_report"]
 
@@ -200,12 +200,12 @@ def _settings(comparison: Any) -> str:
 
 def _grid(points: Sequence[Mapping[str, Any]]) -> str:
     """The values tried per parameter, e.g. 'activation: sigmoid, relu'."""
-    from nerve.experiments.comparison import _value_label
+    from nerve.experiments.results import value_label
 
     tried: dict[str, list[str]] = {}
     for point in points:
         for key, value in point.items():
-            label = _value_label(value)
+            label = value_label(value)
             if label not in tried.setdefault(str(key), []):
                 tried[str(key)].append(label)
     if not tried:
@@ -238,10 +238,10 @@ def _table(rows: Sequence[Mapping[str, Any]], *, best: str | None = None, anchor
 
 
 def _run_section(run: Any, anchor: str, is_best: bool, dpi: float) -> str:
-    from nerve.experiments.comparison import _value_label
+    from nerve.experiments.results import value_label
 
     badge = '<span class="badge">best</span>' if is_best else ""
-    facts = [(str(k), _value_label(v)) for k, v in run.params.items()]
+    facts = [(str(k), value_label(v)) for k, v in run.params.items()]
     best = run.best_epoch
     facts += [
         ("epochs trained", str(run.epochs)),
