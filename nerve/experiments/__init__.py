@@ -23,6 +23,7 @@ _EXPORTS = {
     "Comparison": "nerve.experiments.results",
     "RunResult": "nerve.experiments.results",
     "expand_grid": "nerve.experiments.comparison",
+    "format_rows": "nerve.experiments.results",
     "diagnose": "nerve.experiments.diagnosis",
     "Diagnosis": "nerve.experiments.diagnosis",
     "Finding": "nerve.experiments.diagnosis",

@@ -194,7 +194,8 @@ def _run_callbacks(settings: _Settings, spec: _RunSpec) -> list[Callback]:
     if given is None:
         return []
     if callable(given) and not isinstance(given, (list, tuple, Callback)):
-        made = given(Path(spec.directory)) if _takes_argument(given) else given()
+        folder = Path(spec.directory) if spec.directory is not None else None
+        made = given(folder) if _takes_argument(given) else given()
         return list(made or [])
     items = [given] if isinstance(given, Callback) else list(given)
     return [copy.deepcopy(cb) for cb in items]  # each run starts from the callbacks' pristine state
@@ -229,6 +230,7 @@ class _RunProgress(Callback):
 def _train_one(settings: _Settings, spec: _RunSpec) -> RunResult:
     from nerve.models.model import Model
 
+    backend.clear_session()  # every run names its layers dense, dense_1, ... in any process
     backend.set_random_seed(settings.seed)
     model = settings.build(**spec.build_params)
     if not isinstance(model, Model):
@@ -241,7 +243,7 @@ def _train_one(settings: _Settings, spec: _RunSpec) -> RunResult:
     checkpoint = None
     if spec.directory is not None:
         Path(spec.directory).mkdir(parents=True, exist_ok=True)
-        checkpoint = str(Path(spec.directory) / "best.keras")
+        checkpoint = str(Path(spec.directory).resolve() / "best.keras")  # absolute: results.json works anywhere
         callbacks.append(ModelCheckpoint(checkpoint, monitor=settings.monitor, mode=settings.mode,
                                          save_best_only=True))
     monitor_grads = None
@@ -392,15 +394,14 @@ def compare(
     if not callable(build):
         raise TypeError(f"compare: build must be a function returning a model. Received: {type(build).__name__}")
     points = expand_grid(grid)
-    names = [run_name(p) for p in points]
-    for i, name in enumerate(names):  # make labels unique
-        if names.count(name) > 1:
-            names[i] = f"{name}#{names[:i].count(name) + 1}"
+    base = [run_name(p) for p in points]
+    names = [f"{name}#{base[:i].count(name) + 1}" if base.count(name) > 1 else name
+             for i, name in enumerate(base)]  # identical grid points get #1, #2, ...
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"compare: seed must be a non-negative integer. Received: seed={seed!r}")
     out_dir = None
     if save_best:
-        out_dir = Path(directory) if directory is not None else _default_directory()
+        out_dir = (Path(directory) if directory is not None else _default_directory()).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
     specs = []
     for i, (name, params) in enumerate(zip(names, points)):

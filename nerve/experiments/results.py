@@ -37,8 +37,13 @@ def value_label(value: Any) -> str:
 
 
 def run_name(params: Mapping[str, Any]) -> str:
-    """A short label: string choices joined by '+', others as key=value (e.g. 'relu+adam+dropout=0.2')."""
-    parts = [value_label(v) if isinstance(v, str) else f"{k}={value_label(v)}" for k, v in params.items()]
+    """A short label: names joined by '+', numbers as key=value (e.g. 'relu+adam+dropout=0.2')."""
+    def part(key: str, value: Any) -> str:
+        if isinstance(value, (bool, int, float)) or value is None:
+            return f"{key}={value_label(value)}"
+        return value_label(value)  # strings, and objects by their name (an optimizer instance: 'sgd')
+
+    parts = [part(k, v) for k, v in params.items()]
     return "+".join(parts) or "run"
 
 
@@ -204,7 +209,8 @@ class Comparison:
                 "run": run.name,
                 "epochs": run.epochs,
                 "best_epoch": None if best is None else best + 1,
-                f"best_{self.monitor}": run.value(self.monitor, best) if best is not None else math.nan,
+                **({} if self.monitor == f"val_{metric}" else {
+                    f"best_{self.monitor}": run.value(self.monitor, best) if best is not None else math.nan}),
                 f"best_val_{metric}": run.value(f"val_{metric}", best) if best is not None else math.nan,
                 f"final_val_{metric}": val_final,
                 "gap": gap,
@@ -285,9 +291,15 @@ class Comparison:
                       metrics=args.get("metrics"), weighted_metrics=args.get("weighted_metrics"))
         return model
 
-    def evaluate(self, x: Any, y: Any = None, *, ensemble: bool = True, batch_size: int | None = None
-                 ) -> list[dict[str, Any]]:
+    def evaluate(self, x: Any, y: Any = None, *, ensemble: bool = True, runs: Sequence[str] | None = None,
+                 batch_size: int | None = None) -> list[dict[str, Any]]:
         """Evaluate every run's best checkpoint (and their ensemble) on held-out data.
+
+        Args:
+            x, y: the held-out data, as for `Model.evaluate`.
+            ensemble: add a row for the average of the members (default True).
+            runs: names of the ensemble's members (default None: every run).
+            batch_size: evaluation batch size (default None: 32).
 
         Returns:
             One row per run, plus a final row "ensemble (N runs)": `{"run": name,
@@ -300,9 +312,10 @@ class Comparison:
         for run in self.runs:
             logs = run.load_model().evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
             rows.append({"run": run.name, **logs})
-        if ensemble and len(self.runs) > 1:
-            logs = self.ensemble().evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
-            rows.append({"run": f"ensemble ({len(self.runs)} runs)", **logs})
+        members = list(runs) if runs is not None else [run.name for run in self.runs]
+        if ensemble and len(members) > 1:
+            logs = self.ensemble(members).evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+            rows.append({"run": f"ensemble ({len(members)} runs)", **logs})
         return rows
 
     # ------------------------------------------------------------------ files

@@ -236,3 +236,51 @@ def test_parallel_refuses_an_unpicklable_build(digits):
     with pytest.raises(ValueError, match="cannot be pickled"):
         compare(lambda activation: compare_builders.seed0_mlp(activation), {"activation": ["relu", "tanh"]},
                 x, y, epochs=1, compile=COMPILE, save_best=False, n_jobs=2, verbose=0)
+
+
+def test_identical_grid_points_get_numbered_names(digits):
+    x, y, _, _ = digits
+    result = compare(compare_builders.seed0_mlp, [{"activation": "relu"}, {"activation": "relu"},
+                                                  {"activation": "tanh"}], x, y, epochs=1, compile=COMPILE,
+                     save_best=False, verbose=0)
+    assert [r.name for r in result.runs] == ["relu#1", "relu#2", "tanh"]
+
+
+def test_callbacks_function_gets_the_run_folder_or_none(digits, tmp_path):
+    x, y, _, _ = digits
+    seen = []
+
+    def make(folder):
+        seen.append(folder)
+        return [keras.callbacks.CSVLogger(str(folder / "log.csv"))] if folder else []
+
+    compare(compare_builders.seed0_mlp, {"optimizer": ["sgd", "adam"]}, x, y, epochs=1, compile=COMPILE,
+            callbacks=make, directory=tmp_path, verbose=0)
+    assert [p.name for p in seen] == ["01-sgd", "02-adam"] and (seen[0] / "log.csv").exists()
+    seen.clear()
+    compare(compare_builders.seed0_mlp, {"optimizer": ["sgd"]}, x, y, epochs=1, compile=COMPILE,
+            callbacks=make, save_best=False, verbose=0)
+    assert seen == [None]
+
+
+def test_checkpoint_paths_are_absolute_so_results_load_from_anywhere(digits, tmp_path, monkeypatch):
+    x, y, _, _ = digits
+    monkeypatch.chdir(tmp_path)
+    compare(compare_builders.seed0_mlp, {"optimizer": ["adam"]}, x, y, epochs=1, compile=COMPILE,
+            directory="rel", verbose=0)
+    monkeypatch.chdir("/")
+    loaded = Comparison.load(tmp_path / "rel")
+    assert pathlib.Path(loaded.runs[0].checkpoint).is_absolute()
+    assert loaded.runs[0].load_model().count_params() == loaded.runs[0].n_params
+
+
+def test_every_run_names_its_layers_from_dense_in_one_process(study):
+    assert [list(r.gradient_norms or {}) for r in study.runs] == [[]] * 4  # not recorded by default
+    names = {r.name: r.load_model().layers[1].name for r in study.runs}
+    assert set(names.values()) == {"dense"}
+
+
+def test_evaluate_ensembles_only_the_chosen_runs(digits, study):
+    _, _, xt, yt = digits
+    rows = study.evaluate(xt, yt, runs=["relu+adam", "sigmoid+adam"])
+    assert rows[-1]["run"] == "ensemble (2 runs)" and len(rows) == 5
