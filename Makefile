@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test clean bench
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -28,4 +28,23 @@ test: install
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info .pytest_cache
+
+# make bench   nerve against Keras 3 (jax/tensorflow/torch), a hand-written PyTorch loop and Lightning
+#              (benchmarks/run.py; writes benchmarks/results/*.json and benchmarks/RESULTS.md). Its own
+#              venv, so TensorFlow's numpy pins never touch .venv; a peer that fails to install is
+#              skipped (noted in the table). Options: make bench BENCH_ARGS="--quick --peers nerve,torch"
+BENCH_VENV ?= .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/python -m pip install --quiet --upgrade pip
+	$(BENCH_BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BENCH_BIN)/python -m pip install --quiet -e ".[bench]" || $(BENCH_BIN)/python benchmarks/install_peers.py
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_BIN)/python benchmarks/run.py $(BENCH_ARGS)
