@@ -8,7 +8,9 @@ whole library at once.
 from __future__ import annotations
 
 import collections
+import ctypes
 import os
+import sys
 import random
 import re
 from typing import Any, Iterable
@@ -104,6 +106,32 @@ def _auto_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _keep_freed_buffers_in_heap() -> bool:
+    """Stop glibc from returning every freed tensor buffer to the OS (CPU training speed).
+
+    glibc serves large allocations with mmap and unmaps them on free, so each
+    training step's activations land on fresh pages that the kernel must fault
+    in and zero: measured on the small CNN of `make bench` (fresh process, 2-core
+    CPU), 2.2 s/epoch before, 1.5 after. Setting the mmap and trim thresholds
+    keeps freed buffers for reuse, as jemalloc/tcmalloc do; the process keeps
+    its peak memory instead of giving it back between steps. Linux with glibc
+    only; `NERVE_MALLOC_TUNING=0` turns it off. Returns True when applied.
+    """
+    if os.environ.get("NERVE_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc (musl, ...)
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    ok = mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest allowed value on 64-bit
+    ok = mallopt(m_trim_threshold, 1024 * 1024 * 1024) and ok
+    return bool(ok)
+
+
+MALLOC_TUNED = _keep_freed_buffers_in_heap()
 
 
 def get_device() -> torch.device:

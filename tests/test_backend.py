@@ -74,3 +74,17 @@ def test_to_categorical_and_normalize():
 
 def test_version():
     assert isinstance(nerve.__version__, str) and nerve.__version__.count(".") == 2
+
+
+def test_freed_tensor_buffers_stay_in_the_heap_on_glibc_unless_turned_off():
+    import platform
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        pytest.skip("the malloc tuning applies to Linux with glibc only")
+    assert nerve.backend.MALLOC_TUNED is True
+    code = "import nerve; print(nerve.backend.MALLOC_TUNED)"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "NERVE_MALLOC_TUNING": "0"})
+    assert off.stdout.strip() == "False", off.stderr
