@@ -15,19 +15,19 @@ from typing import Any
 import numpy as np
 
 from harness import keras_models
+from harness.clock import EpochClock
 from harness.workloads import Workload
 
 
 def make_timer(keras: Any, start: float, result: dict[str, Any]) -> Any:
+    clock = EpochClock(result, start)
+
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.wall, self.cpu = time.perf_counter(), time.process_time()
+            clock.begin()
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            now = time.perf_counter()
-            result["epoch_s"].append(now - self.wall)
-            result["epoch_cpu_s"].append(time.process_time() - self.cpu)
-            result.setdefault("first_epoch_end_s", now - start)
+            clock.end()
             logs = logs or {}
             for key in ("loss", "accuracy", "val_accuracy"):
                 if key in logs:
@@ -53,13 +53,11 @@ def predict(keras: Any, workload: Workload, x: np.ndarray, repeats: int) -> dict
     start = time.perf_counter()
     result: dict[str, Any] = {"epoch_s": [], "epoch_cpu_s": []}
     model = keras_models.build(keras, workload.name)
+    clock = EpochClock(result, start)
     for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
+        clock.begin()
         out = model.predict(x, batch_size=workload.batch, verbose=0)
-        now = time.perf_counter()
-        result["epoch_s"].append(now - t)
-        result["epoch_cpu_s"].append(time.process_time() - c)
-        result.setdefault("first_epoch_end_s", now - start)
+        clock.end()
     result["output_shape"] = list(np.shape(out))
     return result
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from harness import torch_models
+from harness.clock import EpochClock
 from harness.peer_torch import split_at, to_tensors
 from harness.workloads import Workload
 
@@ -56,16 +57,13 @@ class Classifier(L.LightningModule):
 
 class EpochTimer(L.Callback):
     def __init__(self, start: float, result: dict[str, Any]) -> None:
-        self.start, self.result = start, result
+        self.result, self.clock = result, EpochClock(result, start)
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.clock.begin()
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        now = time.perf_counter()
-        self.result["epoch_s"].append(now - self.wall)
-        self.result["epoch_cpu_s"].append(time.process_time() - self.cpu)
-        self.result.setdefault("first_epoch_end_s", now - self.start)
+        self.clock.end()
         for key in ("loss", "accuracy", "val_accuracy"):
             if key in trainer.callback_metrics:
                 self.result[key].append(float(trainer.callback_metrics[key]))
@@ -88,13 +86,11 @@ def run(workload: Workload, data: tuple, epochs: int) -> dict[str, Any]:
     if workload.kind == "predict":
         loader = DataLoader(TensorDataset(tx), batch_size=workload.batch)
         tr = trainer(1, [])
+        clock = EpochClock(result, start)
         for _ in range(epochs):
-            t, c = time.perf_counter(), time.process_time()
+            clock.begin()
             out = torch.cat(tr.predict(module, loader)).numpy()
-            now = time.perf_counter()
-            result["epoch_s"].append(now - t)
-            result["epoch_cpu_s"].append(time.process_time() - c)
-            result.setdefault("first_epoch_end_s", now - start)
+            clock.end()
         result["output_shape"] = list(out.shape)
         return result
     n_train = split_at(len(tx), workload.validation_split)

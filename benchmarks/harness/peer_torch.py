@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from harness import torch_models
+from harness.clock import EpochClock
 from harness.workloads import Workload
 
 EVAL_CHUNK = 2048
@@ -69,8 +70,9 @@ def train(workload: Workload, x: np.ndarray, y: np.ndarray, epochs: int, fast: b
     xt, yt, xv, yv = tx[:n_train], ty[:n_train], tx[n_train:], ty[n_train:]
     batch = workload.batch
     result: dict[str, Any] = {"epoch_s": [], "epoch_cpu_s": [], "accuracy": [], "val_accuracy": [], "loss": []}
+    clock = EpochClock(result, start)
     for _ in range(epochs):
-        t, c = time.perf_counter(), time.process_time()
+        clock.begin()
         model.train()
         perm = torch.randperm(n_train, device=dev)
         loss_sum = torch.zeros((), device=dev)
@@ -90,10 +92,7 @@ def train(workload: Workload, x: np.ndarray, y: np.ndarray, epochs: int, fast: b
         result["accuracy"].append(correct.item() / n_train)
         if len(xv):
             result["val_accuracy"].append(evaluate(model, xv, yv)[1])
-        now = time.perf_counter()
-        result["epoch_s"].append(now - t)
-        result["epoch_cpu_s"].append(time.process_time() - c)
-        result.setdefault("first_epoch_end_s", now - start)
+        clock.end()
     return result
 
 
@@ -103,16 +102,14 @@ def predict(workload: Workload, x: np.ndarray, repeats: int) -> dict[str, Any]:
     torch.manual_seed(0)
     model = torch_models.build(workload.name).to(dev).eval()
     result: dict[str, Any] = {"epoch_s": [], "epoch_cpu_s": []}
+    clock = EpochClock(result, start)
     for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
+        clock.begin()
         with torch.inference_mode():  # numpy in, numpy probabilities out, as predict() does
             tx = torch.from_numpy(x).to(dev)
             out = torch.cat([torch.softmax(model(tx[i:i + workload.batch]), 1)
                              for i in range(0, len(tx), workload.batch)]).cpu().numpy()
-        now = time.perf_counter()
-        result["epoch_s"].append(now - t)
-        result["epoch_cpu_s"].append(time.process_time() - c)
-        result.setdefault("first_epoch_end_s", now - start)
+        clock.end()
     result["output_shape"] = list(out.shape)
     return result
 
