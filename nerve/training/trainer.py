@@ -212,12 +212,12 @@ class Trainer:
             self._compiled_metrics.build(ys, y_pred)
         return loss, y_pred, ys, sws
 
-    def _train_step(self, x: Any, y: Any, sw: Any, before_step: Any = None) -> None:
+    def _train_step(self, x: Any, y: Any, sw: Any, before_step: Any = None, step: int = 0) -> None:
         loss, y_pred, ys, sws = self._loss_and_outputs(x, y, sw, training=True)
         if self._optimizer_params:
             loss.backward()
-            if before_step is not None:
-                before_step()
+            if before_step is not None:  # CallbackList.on_before_optimizer_step, when a callback wants it
+                before_step(step)
             self.optimizer.step()
         if self._constrained:
             with torch.no_grad():
@@ -366,7 +366,7 @@ class Trainer:
         cbs = self._make_callbacks(callbacks, verbose, epochs, data.steps)
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
-        want_grads = cbs.wants("on_before_optimizer_step")
+        before_step = cbs.on_before_optimizer_step if cbs.wants("on_before_optimizer_step") else None
         self.stop_training = False
         self._callbacks = cbs.callbacks
         self._resume_epoch: int | None = None
@@ -382,8 +382,7 @@ class Trainer:
                 for step, (bx, by, bsw) in enumerate(data):
                     if want_begin:
                         cbs.on_train_batch_begin(step)
-                    before_step = (lambda s=step: cbs.on_before_optimizer_step(s)) if want_grads else None
-                    self._train_step(bx, by, bsw, before_step)
+                    self._train_step(bx, by, bsw, before_step, step)
                     if want_end:
                         cbs.on_train_batch_end(step, LazyLogs(self._current_logs))
                     if self.stop_training:
