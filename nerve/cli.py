@@ -106,7 +106,6 @@ def _compare(args: argparse.Namespace) -> int:
     result.plot("accuracy", path=figure)
     report = result.report(out / "report.html", test_results=test_rows,
                            title=f"nerve compare: {args.dataset}, {args.model}")
-    result.save()
     print(f"\n{len(result.runs)} run(s) in {elapsed:.1f} s. Figure: {figure}  Report: {report}  "
           f"Best model: {result.best.checkpoint}")
     if result.interrupted:
