@@ -95,8 +95,12 @@ def _compare(args: argparse.Namespace) -> int:
         return 130 if result.interrupted else 1
     print(f"\n{result}")
     test_rows = result.evaluate(x_test, y_test, batch_size=args.batch_size)
+    print("(gap: final training minus validation accuracy; well above 0 means overfitting)")
     print(f"\nTest set ({len(x_test)} images), best checkpoint of each run and their average:")
     print(format_rows(test_rows))
+    if len(result.runs) > 1:
+        print("(the ensemble averages the runs' predicted probabilities; weak runs make it less sure, "
+              "so its loss can be high while its accuracy is good)")
     print("\nDiagnosis:")
     for run in result.runs:
         print(f"  {run.name}:")

@@ -418,7 +418,8 @@ def _plateau(values: np.ndarray, labels: list[int], monitor: str, direction: str
     if i is None or len(values) - 1 - i < max(1, patience):
         return None
     stalled = len(values) - 1 - i
-    return Finding("plateau", labels[i], f"{monitor} has not improved by more than {min_delta:g} for the last "
+    by = f" by more than {min_delta:g}" if min_delta else ""
+    return Finding("plateau", labels[i], f"{monitor} has not improved{by} for the last "
                    f"{stalled} epochs: its best, {_f(values[i])}, was at epoch {labels[i] + 1}.",
                    {"epochs_without_improvement": stalled, "best_epoch": labels[i], "best_value": float(values[i]),
                     "patience": patience, "min_delta": min_delta})
