@@ -101,7 +101,9 @@ def _auto_device() -> torch.device:
     if env:
         return torch.device(env)
     if torch.cuda.is_available():
-        return torch.device("cuda")
+        # Under torchrun each process of a node drives its own GPU: LOCAL_RANK's.
+        local_rank = os.environ.get("LOCAL_RANK")
+        return torch.device(f"cuda:{int(local_rank) % torch.cuda.device_count()}" if local_rank else "cuda")
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return torch.device("mps")
@@ -204,7 +206,26 @@ def set_random_seed(seed: int) -> None:
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    # In a data-parallel job each process draws its own dropout masks: torch's generators
+    # get seed + rank. Python's and numpy's stay equal on every process, so data that a
+    # script shuffles or splits with them is the same everywhere (nerve.distribution checks).
+    torch.manual_seed(seed + process_rank())
+    global _LAST_SEED
+    _LAST_SEED = seed
+
+
+_LAST_SEED: int | None = None
+
+
+def process_rank() -> int:
+    """This process's rank in a data-parallel job (0 when there is none)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
 
 
 def convert_to_tensor(x: Any, dtype: Any = None, device: torch.device | None = None) -> torch.Tensor:
@@ -300,6 +321,7 @@ class Variable:
         else:
             value = convert_to_tensor(initializer, dtype=dtype)
         self._value = value
+        self.aggregation = aggregation  # how a data-parallel job combines the processes' values
         self.name = name or "variable"
         self.path = path or self.name
         self._trainable = trainable

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from nerve.callbacks.callback import Callback
+from nerve.distribution.runtime import is_main_process, rank
 
 __all__ = ["BackupAndRestore"]
 
@@ -50,6 +51,10 @@ def _read_state(group: h5py.Group) -> dict[str, Any]:
 
 class BackupAndRestore(Callback):
     """Back up training at the end of every epoch; a restarted `fit` resumes from the last one.
+
+    In a data-parallel job rank 0 writes the backup and every process reads it, so
+    `backup_dir` must be a folder all processes see; the job may resume with a
+    different number of processes.
 
     The backup (one HDF5 file, written atomically) holds the weights, the
     optimizer state, the epoch counter, the random number generators' states
@@ -101,6 +106,8 @@ class BackupAndRestore(Callback):
             read_optimizer(handle, self.model.optimizer)
             epoch = int(handle.attrs["epoch"])
             self._restore_rng(handle["rng"])
+            if rank():  # rank 0's generators were saved; the others derive their own from them
+                torch.manual_seed(int(torch.randint(0, 2**62, (1,))) + rank())
             peers = self._peers()
             saved = handle.get("callbacks")
             for i, cb in enumerate(peers):
@@ -124,12 +131,15 @@ class BackupAndRestore(Callback):
         self._backup(epoch)
 
     def on_train_end(self, logs: Any = None) -> None:
-        if self.delete_checkpoint and self.path.exists():
+        if self.delete_checkpoint and self.path.exists() and is_main_process():
             self.path.unlink()
 
     def _backup(self, epoch: int) -> None:
         from nerve.saving.atomic import atomic_path
         from nerve.saving.weights_io import write_optimizer, write_weights
+
+        if not is_main_process():
+            return  # data-parallel: the processes hold the same weights; rank 0 writes them
 
         with atomic_path(self.path) as tmp:
             with h5py.File(tmp, "w") as handle:

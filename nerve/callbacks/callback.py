@@ -12,6 +12,14 @@ __all__ = ["Callback"]
 Logs = dict[str, Any] | None
 
 
+def print_msg(*args: Any, **kwargs: Any) -> None:
+    """`print` for callbacks' messages: on rank 0 only in a data-parallel job."""
+    from nerve.distribution.runtime import is_main_process
+
+    if is_main_process():
+        print(*args, **kwargs)
+
+
 class Callback:
     """Base class for objects that act at points of training, evaluation and prediction.
 

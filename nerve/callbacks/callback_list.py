@@ -65,6 +65,12 @@ _HOOKS = (
 _BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
 
+def _is_main_process() -> bool:
+    from nerve.distribution.runtime import is_main_process
+
+    return is_main_process()
+
+
 def _overrides(cb: Callback, hook: str) -> bool:
     own = getattr(type(cb), hook, None)
     if own is not getattr(Callback, hook):
@@ -94,6 +100,8 @@ class CallbackList:
                     f"Received: {cb!r} of type {type(cb).__name__}"
                 )
             self.callbacks.append(cb)
+        if not _is_main_process():  # data-parallel: progress bars and log writers live on rank 0
+            self.callbacks = [cb for cb in self.callbacks if not getattr(cb, "_main_process_only", False)]
         # Callbacks that snapshot the others (BackupAndRestore) run after them: they back
         # up the state of an epoch every callback has finished, and restore it after
         # the others have reset themselves in on_train_begin.
@@ -116,6 +124,10 @@ class CallbackList:
     def wants(self, hook: str) -> bool:
         """True if some callback overrides `hook`."""
         return bool(self._active[hook])
+
+    def wants_on_every_process(self, *hooks: str) -> bool:
+        """True if a callback that runs on every process of a data-parallel job overrides one of `hooks`."""
+        return any(not getattr(cb, "_main_process_only", False) for hook in hooks for cb in self._active[hook])
 
     def _call(self, hook: str, *args: Any) -> None:
         *head, logs = args

@@ -41,6 +41,8 @@ class CSVLogger(Callback):
         >>> model.fit(x, y, epochs=10, callbacks=[CSVLogger("training.log")])
     """
 
+    _main_process_only = True  # data-parallel jobs: only rank 0 prints and writes (CallbackList)
+
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)):

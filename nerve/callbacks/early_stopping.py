@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from nerve.callbacks.callback import print_msg
 from nerve.callbacks.monitor import MonitorCallback, is_improvement
 
 __all__ = ["EarlyStopping", "StopDecision", "early_stopping_decision"]
@@ -118,10 +119,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs: Any = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping", flush=True)
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping", flush=True)
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.", flush=True)
+                print_msg(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.", flush=True)
             self.model.set_weights(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nerve.callbacks.callback import Callback
+from nerve.callbacks.callback import Callback, print_msg
 from nerve.callbacks.reduce_lr_on_plateau import read_learning_rate
 
 __all__ = ["LearningRateScheduler", "schedule_arity"]
@@ -102,7 +102,7 @@ class LearningRateScheduler(Callback):
         self.model.optimizer.learning_rate = new_lr
         if self.verbose > 0:
             shown = value if isinstance(value, (float, np.floating)) else new_lr
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {shown}.", flush=True)
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {shown}.", flush=True)
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         if logs is not None:

@@ -7,7 +7,9 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from nerve.callbacks.callback import print_msg
 from nerve.callbacks.monitor import MonitorCallback
+from nerve.distribution.runtime import is_main_process
 
 __all__ = ["CheckpointPathError", "ModelCheckpoint", "template_fields"]
 
@@ -152,7 +154,7 @@ class ModelCheckpoint(MonitorCallback):
     def _should_save(self, epoch: int, logs: Mapping[str, Any], filepath: str) -> bool:
         if not self.save_best_only:
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: saving model to {filepath}", flush=True)
+                print_msg(f"\nEpoch {epoch + 1}: saving model to {filepath}", flush=True)
             return True
         current = self._monitor_value(logs, epoch)
         if current is None:
@@ -160,18 +162,20 @@ class ModelCheckpoint(MonitorCallback):
         best_str = "None" if self.best is None else f"{self.best:.5f}"
         if self._improved(current, self.best):
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, "
+                print_msg(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, "
                       f"saving model to {filepath}", flush=True)
             self.best = current
             return True
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}", flush=True)
+            print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}", flush=True)
         return False
 
     def _save(self, epoch: int, batch: int | None, logs: Mapping[str, Any]) -> None:
         filepath = self._file_path(epoch, batch, logs)
         if not self._should_save(epoch, logs, filepath):
             return
+        if not is_main_process():
+            return  # data-parallel: every process tracks `best` alike, rank 0 writes the file once
         if os.path.isdir(filepath):
             raise IsADirectoryError(
                 f"ModelCheckpoint: the file path {filepath!r} is an existing directory. "
@@ -185,7 +189,7 @@ class ModelCheckpoint(MonitorCallback):
         else:
             self.model.save(filepath, overwrite=True)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}", flush=True)
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}", flush=True)
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from nerve.callbacks.callback import Callback
+from nerve.callbacks.callback import Callback, print_msg
 
 __all__ = ["MonitorCallback", "is_improvement", "resolve_mode", "scalar_or_none"]
 
@@ -169,7 +169,7 @@ class MonitorCallback(Callback):
             self.monitor_mode, reason = resolve_mode(self.monitor, self.mode, directions)
             if reason == "name" and self.verbose > 0:
                 better = "higher" if self.monitor_mode == "max" else "lower"
-                print(f"\nEpoch {epoch + 1}: {type(self).__name__} watches {self.monitor!r} in mode "
+                print_msg(f"\nEpoch {epoch + 1}: {type(self).__name__} watches {self.monitor!r} in mode "
                       f"'{self.monitor_mode}' ({better} is better), decided from its name by mode='auto'. "
                       "Pass mode='min' or mode='max' to choose.", flush=True)
         return self.monitor_mode

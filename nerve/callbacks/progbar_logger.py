@@ -23,6 +23,8 @@ class ProgbarLogger(Callback):
         interval: minimum seconds between redraws (default 0.05).
     """
 
+    _main_process_only = True  # data-parallel jobs: only rank 0 prints and writes (CallbackList)
+
     _reads_lazy_logs = True  # takes LazyLogs and reads them only when it redraws
 
     def __init__(self, verbose: int = 1, interval: float = 0.05) -> None:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nerve.callbacks.callback import print_msg
 from nerve.callbacks.monitor import MonitorCallback, is_improvement
 
 __all__ = ["PlateauDecision", "ReduceLROnPlateau", "plateau_decision", "read_learning_rate"]
@@ -141,7 +142,7 @@ class ReduceLROnPlateau(MonitorCallback):
             new_lr = max(old_lr * self.factor, self.min_lr)
             self.model.optimizer.learning_rate = new_lr
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.", flush=True)
+                print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.", flush=True)
             self.cooldown_counter = self.cooldown
             self.wait = 0
 

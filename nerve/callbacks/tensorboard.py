@@ -69,6 +69,8 @@ class TensorBoard(Callback):
         >>> model.fit(x, y, epochs=5, validation_split=0.2, callbacks=[tb])
     """
 
+    _main_process_only = True  # data-parallel jobs: only rank 0 prints and writes (CallbackList)
+
     def __init__(
         self,
         log_dir: str | os.PathLike[str] = "logs",

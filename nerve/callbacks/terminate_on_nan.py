@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nerve.callbacks.callback import Callback
+from nerve.callbacks.callback import Callback, print_msg
 from nerve.callbacks.monitor import scalar_or_none
 
 __all__ = ["TerminateOnNaN"]
@@ -35,5 +35,5 @@ class TerminateOnNaN(Callback):
             raise RuntimeError(
                 f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. Terminating training immediately."
             )
-        print(f"Batch {batch}: Invalid loss, terminating training", flush=True)
+        print_msg(f"Batch {batch}: Invalid loss, terminating training", flush=True)
         self.model.stop_training = True

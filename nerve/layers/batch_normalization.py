@@ -15,6 +15,11 @@ __all__ = ["BatchNormalization"]
 Shape = tuple[int | None, ...]
 
 
+def _replicas() -> int:
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 class BatchNormalization(AffineNormalization):
     """Normalize features with the statistics of the batch (training) or their moving averages.
 
@@ -36,8 +41,10 @@ class BatchNormalization(AffineNormalization):
         moving_mean_initializer, moving_variance_initializer: defaults "zeros", "ones".
         beta_regularizer, gamma_regularizer: optional penalties added to the loss.
         beta_constraint, gamma_constraint: optional callables applied after each update.
-        synchronized: accepted for compatibility (default False); like Keras on
-            its torch backend, statistics are those of the local batch.
+        synchronized: in a data-parallel job (see `nerve.distribution`), compute
+            the batch statistics over the global batch of every process, like
+            torch's SyncBatchNorm (default False: each process's own batch).
+            Without a job it changes nothing.
         renorm, renorm_clipping, renorm_momentum: batch renormalization is not
             supported; `renorm` must stay False.
 
@@ -155,6 +162,8 @@ class BatchNormalization(AffineNormalization):
         """Normalize with batch statistics and update the moving averages (Keras's formula)."""
         channels = flat.shape[1]
         count = flat.numel() // max(channels, 1)
+        if self.synchronized and _replicas() > 1:
+            return self._synchronized_batch_norm(flat, moving_mean, moving_var, gamma, beta)
         if count == 0:  # an empty batch: nothing to normalize or to average
             return F.batch_norm(flat, moving_mean, moving_var, gamma, beta, False, 0.0, self.epsilon)
         if count > 1:
@@ -182,6 +191,33 @@ class BatchNormalization(AffineNormalization):
             moving_mean.mul_(momentum).add_(batch_mean.detach(), alpha=1.0 - momentum)
             moving_var.mul_(momentum).add_(batch_var.detach(), alpha=(1.0 - momentum) * unbias)
         return out
+
+    def _synchronized_batch_norm(self, flat: torch.Tensor, moving_mean: torch.Tensor, moving_var: torch.Tensor,
+                                 gamma: torch.Tensor | None, beta: torch.Tensor | None) -> torch.Tensor:
+        """Batch statistics of the global batch: sums all-reduced over the processes, gradients too."""
+        from torch.distributed.nn.functional import all_reduce
+
+        channels = flat.shape[1]
+        rows = flat.movedim(1, -1).reshape(-1, channels)
+        local = torch.cat([rows.sum(0), (rows * rows).sum(0),
+                           rows.new_full((1,), float(rows.shape[0]))])
+        total = all_reduce(local)  # differentiable: the backward all-reduces the gradients of the sums
+        count = total[-1]
+        batch_mean = total[:channels] / count
+        batch_var = (total[channels:2 * channels] / count - batch_mean * batch_mean).clamp_min(0.0)
+        inv = torch.rsqrt(batch_var + self.epsilon)
+        if gamma is not None:
+            inv = inv * gamma
+        out = (rows - batch_mean) * inv
+        if beta is not None:
+            out = out + beta
+        momentum = self.momentum
+        with torch.no_grad():
+            n = count.detach()
+            moving_mean.mul_(momentum).add_(batch_mean.detach(), alpha=1.0 - momentum)
+            moving_var.mul_(momentum).add_(batch_var.detach() * ((1.0 - momentum) * (n - 1) / n.clamp_min(1.0)))
+        shape = list(flat.shape)
+        return out.reshape(shape[:1] + shape[2:] + shape[1:2]).movedim(-1, 1)
 
     def get_config(self) -> dict[str, Any]:
         return {

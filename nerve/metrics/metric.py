@@ -88,7 +88,9 @@ class Metric:
             shape: the variable's shape (default `()`).
             initializer: `"zeros"` (default), `"ones"`, a number, or an initializer.
             dtype: its dtype (default the metric's dtype).
-            aggregation: kept for Keras compatibility (default `"sum"`).
+            aggregation: how a data-parallel job combines the processes' values
+                when it reads the result: "sum" (default), "mean",
+                "only_first_replica" or "none" (keep each process's own).
             name: the variable's name.
 
         Example:
@@ -101,7 +103,7 @@ class Metric:
         torch_dtype = backend.standardize_dtype(dtype if dtype is not None else self._dtype)
         value = self._initial_value(initializer, shape, torch_dtype)
         name = name or "variable"
-        var = backend.Variable(value, name=name, trainable=False, path=f"{self.name}/{name}")
+        var = backend.Variable(value, name=name, trainable=False, aggregation=aggregation, path=f"{self.name}/{name}")
         self._variables.append(var)
         return var
 

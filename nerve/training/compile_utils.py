@@ -40,6 +40,14 @@ class MeanTracker:
             return torch.tensor(0.0)
         return self.total / self.count
 
+    def state(self) -> tuple[float, float]:
+        """(total, count) as floats: what a data-parallel job sums over its processes."""
+        return (0.0 if self.total is None else float(self.total), float(self.count))
+
+    def load_state(self, total: float, count: float) -> None:
+        self.total = torch.tensor(total, dtype=torch.float64)
+        self.count = count
+
 
 def _per_output(value: Any, output_names: list[str], what: str) -> list[Any]:
     """Spread a compile argument over the outputs: one for all, a list, or a dict by name."""

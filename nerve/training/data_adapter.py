@@ -178,10 +178,41 @@ class ArrayData:
         self.shuffle = shuffle
         self.device = device
         self.max_steps = steps
+        self._init_shard()
+
+    def _init_shard(self) -> None:
+        self.rank, self.world = 0, 1
+        # Of the batch last yielded: this process's samples, and the factor that turns the mean
+        # loss of its shard into its share of the global batch's mean (data-parallel only).
+        self.count: int | None = None
+        self.scale = 1.0
+
+    def shard(self, rank: int, world: int) -> "ArrayData":
+        """Train data-parallel: every step is one global batch of `batch_size * world` samples,
+        split in `world` near-equal contiguous parts; this process takes part `rank`.
+
+        The global batches are those of a one-process run with `batch_size * world`: the same
+        permutation (drawn on rank 0, broadcast) and the same partial last batch.
+        """
+        self.rank, self.world = int(rank), int(world)
+        return self
+
+    def subset(self, start: int, end: int) -> "ArrayData":
+        """Samples `start` to `end` (a view: no copy), with the same batching settings."""
+        new = ArrayData.__new__(ArrayData)
+        take = lambda t: None if t is None else t[start:end]  # noqa: E731
+        new.x = backend.map_structure(take, self.x)
+        new.y = backend.map_structure(take, self.y)
+        new.sample_weight = backend.map_structure(take, self.sample_weight)
+        new.num_samples = end - start
+        new.batch_size, new.shuffle, new.device = self.batch_size, self.shuffle, self.device
+        new.max_steps = self.max_steps
+        new._init_shard()
+        return new
 
     @property
     def steps(self) -> int:
-        full = math.ceil(self.num_samples / self.batch_size)
+        full = math.ceil(self.num_samples / (self.batch_size * self.world))
         return full if self.max_steps is None else min(full, self.max_steps)
 
     def _take(self, index: torch.Tensor | slice) -> Batch:
@@ -199,6 +230,9 @@ class ArrayData:
         )
 
     def __iter__(self) -> Iterator[Batch]:
+        if self.world > 1:
+            yield from self._iter_shard()
+            return
         n, bs, steps = self.num_samples, self.batch_size, self.steps
         if not self.shuffle:
             for b in range(steps):
@@ -213,8 +247,51 @@ class ArrayData:
         for b in range(steps):
             yield self._take(perm[b * bs:(b + 1) * bs])
 
+    def _iter_shard(self) -> Iterator[Batch]:
+        n, world, steps = self.num_samples, self.world, self.steps
+        size = self.batch_size * world
+        perm = None
+        order = range(steps)
+        if self.shuffle == "batch":
+            order = _shared_randperm(math.ceil(n / size), torch.device("cpu"), self.rank).tolist()[:steps]
+        elif self.shuffle:
+            perm = _shared_randperm(n, self.device, self.rank)
+        for b in order:
+            start, end = b * size, min((b + 1) * size, n)
+            lo, hi = split_range(end - start, self.rank, world)
+            count = hi - lo
+            if count == 0:  # a last global batch smaller than the world: take a sample, weigh it 0
+                lo, hi = 0, 1
+            self.count = count
+            self.scale = count * world / (end - start)
+            if perm is None:
+                yield self._take(slice(start + lo, start + hi))
+            else:
+                yield self._take(perm[start + lo:start + hi])
+
     def __len__(self) -> int:
         return self.steps
+
+
+def split_range(n: int, rank: int, world: int) -> tuple[int, int]:
+    """Part `rank` of `n` items cut in `world` contiguous, near-equal parts (the first `n % world` one longer)."""
+    base, extra = divmod(n, world)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (1 if rank < extra else 0)
+
+
+def _shared_randperm(n: int, device: torch.device, rank: int) -> torch.Tensor:
+    """`torch.randperm(n)` drawn on rank 0 (as a one-process run would) and sent to every rank."""
+    from nerve.distribution import runtime
+
+    if rank == 0:
+        perm = torch.randperm(n, device=device)
+    else:
+        perm = torch.empty(n, dtype=torch.int64, device=device)
+    on = runtime._collective_device()
+    moved = perm.to(on)
+    runtime.broadcast_(moved, "shuffling the training data")
+    return moved.to(device)
 
 
 class IterableData:
@@ -233,15 +310,33 @@ class IterableData:
         self._steps = steps
         self._reiterable = not isinstance(source, Iterator)
         self._peeked: Batch | None = None
+        self.rank, self.world, self._in_step, self._split = 0, 1, False, True
+        self.count: int | None = None
+        self.scale = 1.0
+
+    def shard(self, rank: int, world: int, *, in_step: bool, split: bool = True) -> "IterableData":
+        """Read data-parallel: batch i goes to process i % world (unless `split` is False: the
+        source already yields each process its own batches, e.g. through a DistributedSampler).
+
+        With `in_step` (training) the processes agree before every step that each has a batch,
+        and the epoch ends for all when one runs out, so no process waits on a step the others
+        never take; the loss of each batch is weighed by its share of the step's samples.
+        """
+        self.rank, self.world, self._in_step, self._split = int(rank), int(world), in_step, split
+        return self
 
     @property
     def steps(self) -> int | None:
         if self._steps is not None:
             return self._steps
         try:
-            return len(self.source)  # type: ignore[arg-type]
+            length = len(self.source)  # type: ignore[arg-type]
         except TypeError:
             return None
+        if self.world == 1 or not self._split:
+            return length
+        # Training ends the epoch when the first process runs out; evaluation reads all of its share.
+        return length // self.world if self._in_step else -(-(length - self.rank) // self.world)
 
     def __len__(self) -> int:
         return self.steps or 0
@@ -267,6 +362,41 @@ class IterableData:
         return self._peeked
 
     def __iter__(self) -> Iterator[Batch]:
+        if self.world == 1:
+            yield from self._iter_batches()
+            return
+        from nerve.distribution import runtime
+
+        batches = self._iter_batches(limit=None)
+        index = taken = 0
+        while True:
+            mine: Batch | None = None
+            for item in batches if self._steps is None or taken < self._steps else ():
+                # skip the other processes' batches
+                if not self._split or index % self.world == self.rank:
+                    mine = item
+                    index += 1
+                    break
+                index += 1
+            taken += mine is not None
+            if not self._in_step:
+                if mine is None:
+                    return
+                yield mine
+                continue
+            n = 0 if mine is None else _batch_len(mine)
+            flags = torch.tensor([float(mine is not None), float(n)], dtype=torch.float64,
+                                 device=runtime._collective_device())
+            runtime.all_reduce_(flags, "agreeing on the next training batch")
+            have, total = flags.tolist()
+            if have < self.world:  # a process ran out of data: the epoch ends everywhere
+                return
+            self.count, self.scale = n, n * self.world / total
+            assert mine is not None
+            yield mine
+
+    def _iter_batches(self, limit: int | None = -1) -> Iterator[Batch]:
+        limit = self._steps if limit == -1 else limit
         count = 0
         if self._peeked is not None:
             first, self._peeked = self._peeked, None
@@ -275,7 +405,7 @@ class IterableData:
         elif self._reiterable or self._iterator is None:
             self._iterator = iter(self.source)
         assert self._iterator is not None
-        while self._steps is None or count < self._steps:
+        while limit is None or count < limit:
             try:
                 item = next(self._iterator)
             except StopIteration:
@@ -283,6 +413,13 @@ class IterableData:
                 return
             yield self._convert(item)
             count += 1
+
+
+def _batch_len(batch: Batch) -> int:
+    for t in backend.flatten(batch[0]):
+        if isinstance(t, torch.Tensor) and t.dim():
+            return int(t.shape[0])
+    return 0
 
 
 def _check_batch_size(batch_size: Any) -> int:
@@ -340,15 +477,4 @@ def train_validation_split(data: ArrayData, validation_split: float) -> tuple[Ar
             "Use more data or a different fraction."
         )
 
-    def part(start: int, end: int) -> ArrayData:
-        new = ArrayData.__new__(ArrayData)
-        take = lambda t: None if t is None else t[start:end]  # noqa: E731
-        new.x = backend.map_structure(take, data.x)
-        new.y = backend.map_structure(take, data.y)
-        new.sample_weight = backend.map_structure(take, data.sample_weight)
-        new.num_samples = end - start
-        new.batch_size, new.shuffle, new.device = data.batch_size, data.shuffle, data.device
-        new.max_steps = data.max_steps
-        return new
-
-    return part(0, split_at), part(split_at, n)
+    return data.subset(0, split_at), data.subset(split_at, n)

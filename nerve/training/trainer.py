@@ -8,6 +8,7 @@ bar redraws or an epoch ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from typing import Any
@@ -20,6 +21,7 @@ from nerve import optimizers as optimizers_module
 from nerve.callbacks.callback_list import CallbackList, LazyLogs
 from nerve.callbacks.history import History
 from nerve.callbacks.progbar_logger import ProgbarLogger
+from nerve.distribution import data_parallel, runtime
 from nerve.training import data_adapter
 from nerve.training.compile_utils import CompiledLoss, CompiledMetrics
 
@@ -40,6 +42,9 @@ class Trainer:
     compiled: bool = False
     optimizer: Any = None
     stop_training: bool = False
+    # Set for the duration of a data-parallel fit/evaluate/predict (nerve.distribution):
+    _replicas: data_parallel.DataParallel | None = None
+    _train_forward: Any = None  # DistributedDataParallel around the training forward
 
     # ---------------------------------------------------------------- compile
     def compile(
@@ -200,7 +205,10 @@ class Trainer:
                         self._constrained.append(var)
 
     def _loss_and_outputs(self, x: Any, y: Any, sw: Any, training: bool) -> tuple[torch.Tensor, list, list, list]:
-        y_pred = self._forward_flat(x, training=training)
+        if training and self._train_forward is not None:
+            y_pred = self._train_forward(x)  # DistributedDataParallel: backward all-reduces the gradients
+        else:
+            y_pred = self._forward_flat(x, training=training)
         ys = self._flat_targets(y)
         sws = self._flat_weights(sw)
         assert self._compiled_loss is not None and self._compiled_metrics is not None
@@ -212,10 +220,13 @@ class Trainer:
             self._compiled_metrics.build(ys, y_pred)
         return loss, y_pred, ys, sws
 
-    def _train_step(self, x: Any, y: Any, sw: Any, before_step: Any = None, step: int = 0) -> None:
+    def _train_step(self, x: Any, y: Any, sw: Any, before_step: Any = None, step: int = 0,
+                    scale: float = 1.0, count: int | None = None) -> None:
+        """One optimizer step. Data-parallel: `count` is this process's share of the global
+        batch and `scale` turns its mean loss into its part of the global mean."""
         loss, y_pred, ys, sws = self._loss_and_outputs(x, y, sw, training=True)
         if self._optimizer_params:
-            loss.backward()
+            (loss if scale == 1.0 else loss * scale).backward()
             if before_step is not None:  # CallbackList.on_before_optimizer_step, when a callback wants it
                 before_step(step)
             self.optimizer.step()
@@ -223,9 +234,10 @@ class Trainer:
             with torch.no_grad():
                 for var in self._constrained:
                     var.value.copy_(var.constraint(var.value))
-        n = int(y_pred[0].shape[0])
-        self._compiled_loss.track_total(loss, n)
-        self._compiled_metrics.update(ys, y_pred, sws)
+        n = int(y_pred[0].shape[0]) if count is None else count
+        if n:
+            self._compiled_loss.track_total(loss, n)
+            self._compiled_metrics.update(ys, y_pred, sws)
 
     def _test_step(self, x: Any, y: Any, sw: Any) -> None:
         loss, y_pred, ys, sws = self._loss_and_outputs(x, y, sw, training=False)
@@ -243,7 +255,22 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _read_logs(self) -> dict[str, Any]:
-        return LazyLogs(self._current_logs).as_dict()
+        """The logs as floats; in a data-parallel job, over all processes' samples."""
+        if self._replicas is None:
+            return LazyLogs(self._current_logs).as_dict()
+        trackers = self._compiled_loss.all_trackers() if self._compiled_loss is not None else []
+        packed = torch.tensor([v for t in trackers for v in t.state()], dtype=torch.float64)
+        states = [(packed, "sum")] + [(var.value, getattr(var, "aggregation", "sum"))
+                                      for m in self.metrics for var in m.variables]
+        with self._replicas.global_state(states):
+            saved = [(t.total, t.count) for t in trackers]
+            for i, t in enumerate(trackers):
+                t.load_state(float(packed[2 * i]), float(packed[2 * i + 1]))
+            try:
+                return LazyLogs(self._current_logs).as_dict()
+            finally:
+                for t, (total, count) in zip(trackers, saved):
+                    t.total, t.count = total, count
 
     def _prepare_optimizer(self) -> None:
         params = [v.value for v in self.trainable_weights]
@@ -362,16 +389,52 @@ class Trainer:
             self._apply_class_weight(data, class_weight)
         self._collect_regularizers()
         self._prepare_optimizer()
+        dp = data_parallel.active()
+        with self._data_parallel(dp):
+            if dp is not None:
+                data = dp.shard_train(data)
+                if val_data is not None:
+                    val_data = dp.shard_eval(val_data, "The validation data")
+                self._train_forward = dp.wrap(self, self._optimizer_params or [])
+                if verbose and runtime.is_main_process():
+                    print(dp.describe(getattr(data, "batch_size", None)), flush=True)
+            return self._fit_loop(data, val_data, callbacks, verbose, epochs, initial_epoch, validation_freq)
 
+    @contextlib.contextmanager
+    def _data_parallel(self, dp: data_parallel.DataParallel | None) -> Any:
+        """Mark a data-parallel call; a lost peer becomes a DistributedError; processes leave together."""
+        if dp is None:
+            yield
+            return
+        self._replicas = dp
+        try:
+            with runtime.collective(f"{type(self).__name__} '{self.name}'"):
+                yield
+                runtime.barrier()  # e.g. rank 0's last checkpoint is on disk before anyone reads it
+        finally:
+            self._replicas = None
+            self._train_forward = None
+
+    def _fit_loop(self, data: Any, val_data: Any, callbacks: Any, verbose: int, epochs: int,
+                  initial_epoch: int, validation_freq: int) -> History:
+        dp = self._replicas
         cbs = self._make_callbacks(callbacks, verbose, epochs, data.steps)
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
         before_step = cbs.on_before_optimizer_step if cbs.wants("on_before_optimizer_step") else None
+        # Data-parallel: a callback may stop training after any batch (TerminateOnNaN), so the
+        # processes then agree after every batch; the callbacks are the same on every process.
+        agree_each_step = dp is not None and cbs.wants_on_every_process("on_train_batch_end",
+                                                                        "on_train_batch_begin")
         self.stop_training = False
         self._callbacks = cbs.callbacks
         self._resume_epoch: int | None = None
         epoch_logs: dict[str, Any] = {}
         cbs.on_train_begin()
+        if dp is not None:
+            runtime.agree([-1 if self._resume_epoch is None else self._resume_epoch],
+                          "the epoch to resume from (BackupAndRestore's backup_dir must be a folder every "
+                          "process sees)")
         if self._resume_epoch is not None:  # set by BackupAndRestore
             initial_epoch = max(int(initial_epoch), self._resume_epoch)
         try:
@@ -382,9 +445,14 @@ class Trainer:
                 for step, (bx, by, bsw) in enumerate(data):
                     if want_begin:
                         cbs.on_train_batch_begin(step)
-                    self._train_step(bx, by, bsw, before_step, step)
+                    if dp is None:
+                        self._train_step(bx, by, bsw, before_step, step)
+                    else:
+                        self._train_step(bx, by, bsw, before_step, step, data.scale, data.count)
                     if want_end:
                         cbs.on_train_batch_end(step, LazyLogs(self._current_logs))
+                    if agree_each_step:
+                        self.stop_training = dp.any(self.stop_training, "agreeing to stop training")
                     if self.stop_training:
                         break
                 epoch_logs = self._read_logs()
@@ -392,6 +460,8 @@ class Trainer:
                     val_logs = self._evaluate_loop(val_data, cbs)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
+                if dp is not None:  # EarlyStopping & co. decide on global logs; every process stops alike
+                    self.stop_training = dp.any(self.stop_training, "agreeing to stop training")
                 if self.stop_training:
                     break
         finally:
@@ -455,11 +525,15 @@ class Trainer:
                                   device=self._device())
         self._prepare(data, "evaluate")
         self._collect_regularizers()
-        cbs = CallbackList(
-            list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else []),
-            model=self, epochs=1, steps=data.steps, verbose=verbose,
-        )
-        return self._results(self._evaluate_loop(data, cbs), return_dict)
+        dp = data_parallel.active()
+        with self._data_parallel(dp):
+            if dp is not None:
+                data = dp.shard_eval(data, "The data passed to evaluate()")
+            cbs = CallbackList(
+                list(callbacks or []) + ([ProgbarLogger(verbose=verbose)] if verbose else []),
+                model=self, epochs=1, steps=data.steps, verbose=verbose,
+            )
+            return self._results(self._evaluate_loop(data, cbs), return_dict)
 
     # ---------------------------------------------------------------- predict
     def predict(
@@ -488,7 +562,12 @@ class Trainer:
         """
         verbose = _resolve_verbose(verbose)
         data = data_adapter.adapt(x, batch_size=batch_size, steps=steps, device=self._device())
-        return self._predict_loop(data, verbose, callbacks)
+        dp = data_parallel.active()
+        if dp is None or not isinstance(data, data_adapter.ArrayData) or steps is not None:
+            return self._predict_loop(data, verbose, callbacks)  # iterables: every process predicts all
+        with self._data_parallel(dp):
+            self._build_from_data(data)
+            return self._predict_loop(dp.shard_eval(data, "The data passed to predict()"), verbose, callbacks)
 
     def _predict_loop(self, data: Any, verbose: int, callbacks: list | None) -> Any:
         self._build_from_data(data)
@@ -515,6 +594,8 @@ class Trainer:
         if not chunks:
             raise ValueError("predict received no batches; the data is empty.")
         flat = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
+        if self._replicas is not None:
+            flat = self._replicas.gather_outputs(flat)
         return self._pack_outputs(flat)
 
     # ---------------------------------------------------------------- on batch
