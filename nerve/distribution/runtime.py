@@ -198,8 +198,9 @@ def collective(what: str) -> Iterator[None]:
     except RuntimeError as err:  # DistBackendError, gloo's "Connection closed by peer", timeouts
         if not is_initialized() or not _is_collective_failure(err):
             raise
+        other = f"rank {1 - rank()}" if world_size() == 2 else "another process of the job"
         raise DistributedError(
-            f"Rank {rank()} of {world_size()}: {what} failed because another process of the job stopped "
+            f"Rank {rank()} of {world_size()}: {what} failed because {other} stopped "
             f"(it crashed, was killed, or did not answer within {_timeout_s:g} s; set {_TIMEOUT_ENV} to change "
             f"that). This process stops too. With torchrun, the failed rank's own error is printed above. "
             f"Detail: {err}"

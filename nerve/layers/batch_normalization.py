@@ -199,12 +199,16 @@ class BatchNormalization(AffineNormalization):
 
         channels = flat.shape[1]
         rows = flat.movedim(1, -1).reshape(-1, channels)
-        local = torch.cat([rows.sum(0), (rows * rows).sum(0),
-                           rows.new_full((1,), float(rows.shape[0]))])
+        # Sums of x - shift, the shift being the moving mean (equal on every process): the variance
+        # E[d^2] - E[d]^2 then loses no precision to cancellation as E[x^2] - E[x]^2 would.
+        shift = moving_mean.detach()
+        d = rows - shift
+        local = torch.cat([d.sum(0), (d * d).sum(0), rows.new_full((1,), float(rows.shape[0]))])
         total = all_reduce(local)  # differentiable: the backward all-reduces the gradients of the sums
         count = total[-1]
-        batch_mean = total[:channels] / count
-        batch_var = (total[channels:2 * channels] / count - batch_mean * batch_mean).clamp_min(0.0)
+        mean_d = total[:channels] / count
+        batch_mean = shift + mean_d
+        batch_var = (total[channels:2 * channels] / count - mean_d * mean_d).clamp_min(0.0)
         inv = torch.rsqrt(batch_var + self.epsilon)
         if gamma is not None:
             inv = inv * gamma
@@ -212,10 +216,9 @@ class BatchNormalization(AffineNormalization):
         if beta is not None:
             out = out + beta
         momentum = self.momentum
-        with torch.no_grad():
-            n = count.detach()
+        with torch.no_grad():  # Keras averages the biased variance, as batch_var is
             moving_mean.mul_(momentum).add_(batch_mean.detach(), alpha=1.0 - momentum)
-            moving_var.mul_(momentum).add_(batch_var.detach() * ((1.0 - momentum) * (n - 1) / n.clamp_min(1.0)))
+            moving_var.mul_(momentum).add_(batch_var.detach(), alpha=1.0 - momentum)
         shape = list(flat.shape)
         return out.reshape(shape[:1] + shape[2:] + shape[1:2]).movedim(-1, 1)
 

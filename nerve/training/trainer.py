@@ -395,7 +395,8 @@ class Trainer:
                 data = dp.shard_train(data)
                 if val_data is not None:
                     val_data = dp.shard_eval(val_data, "The validation data")
-                self._train_forward = dp.wrap(self, self._optimizer_params or [])
+                # Kept out of the module tree (DDP holds the model: a registered child would make a cycle).
+                self.__dict__["_train_forward"] = dp.wrap(self, self._optimizer_params or [])
                 if verbose and runtime.is_main_process():
                     print(dp.describe(getattr(data, "batch_size", None)), flush=True)
             return self._fit_loop(data, val_data, callbacks, verbose, epochs, initial_epoch, validation_freq)
@@ -413,7 +414,7 @@ class Trainer:
                 runtime.barrier()  # e.g. rank 0's last checkpoint is on disk before anyone reads it
         finally:
             self._replicas = None
-            self._train_forward = None
+            self.__dict__.pop("_train_forward", None)
 
     def _fit_loop(self, data: Any, val_data: Any, callbacks: Any, verbose: int, epochs: int,
                   initial_epoch: int, validation_freq: int) -> History:
