@@ -8,6 +8,7 @@ and their failures are re-raised as `DistributedError` naming this rank.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import os
@@ -156,15 +157,35 @@ def initialize(
                     "or pass job_addresses='host:port' of rank 0."
                 )
         init_method = "env://"
+    wait = datetime.timedelta(seconds=_timeout_s)
     try:
-        dist.init_process_group(name, init_method=init_method, world_size=world, rank=this,
-                                timeout=datetime.timedelta(seconds=_timeout_s))
+        store = _attempt_store(wait) if init_method == "env://" else None
+        if store is not None:
+            dist.init_process_group(name, store=store, world_size=world, rank=this, timeout=wait)
+        else:
+            dist.init_process_group(name, init_method=init_method, world_size=world, rank=this, timeout=wait)
     except Exception as err:  # rendezvous failures come as several torch error types
         raise DistributedError(
             f"Rank {this} of {world} could not join the process group ({name}, {init_method}) within "
             f"{_timeout_s:g} s: {err}"
         ) from err
+    atexit.register(shutdown)  # leave the group cleanly: an abandoned one can abort the interpreter's exit
     _seed_for_rank(this)
+
+
+def _attempt_store(timeout: datetime.timedelta) -> Any:
+    """torchrun's store, with keys private to this restart attempt (None when not under torchrun).
+
+    torchrun keeps one store for all the attempts of a job; when it restarts the workers after a
+    failure, the new processes can read the gloo/NCCL addresses the dead ones left there and fail
+    with "Connection refused", or hang (seen with torch 2.13; pytorch/pytorch#167288). Prefixing
+    the keys with TORCHELASTIC_RESTART_COUNT keeps every attempt to its own.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
+                          timeout=timeout)
+    return dist.PrefixStore(f"nerve/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
 
 
 def _seed_for_rank(this: int) -> None:

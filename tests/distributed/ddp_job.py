@@ -50,11 +50,14 @@ def main() -> None:
     parser.add_argument("--kill-rank", type=int, default=-1)
     parser.add_argument("--kill-epoch", type=int, default=-1)
     parser.add_argument("--hang", action="store_true", help="hang instead of dying")
+    parser.add_argument("--first-attempt-only", action="store_true",
+                        help="kill only in torchrun's first attempt (TORCHELASTIC_RESTART_COUNT=0)")
     parser.add_argument("--backup", default=None)
     parser.add_argument("--bn", action="store_true")
     parser.add_argument("--sync-bn", action="store_true")
     parser.add_argument("--dropout", action="store_true")
     parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--loader", action="store_true", help="train from a torch DataLoader (no shuffle)")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--unseeded-split", action="store_true", help="shuffle the data with fresh entropy")
     args = parser.parse_args()
@@ -87,12 +90,22 @@ def main() -> None:
     if args.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, min_delta=10.0,
                                                        verbose=1))
-    if args.kill_rank >= 0:
+    if args.kill_rank >= 0 and not (args.first_attempt_only and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") != "0"):
         callbacks.append(KillAt(args.kill_rank, args.kill_epoch, args.hang))
     if args.backup:
         callbacks.append(keras.callbacks.BackupAndRestore(args.backup))
-    history = model.fit(x, y, batch_size=args.batch, epochs=args.epochs, validation_split=0.2,
-                        shuffle=bool(args.shuffle), callbacks=callbacks, verbose=2)
+    if args.loader:
+        import torch
+
+        n = int(len(x) * 0.8)
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(torch.from_numpy(x[:n]), torch.from_numpy(y[:n]).long()),
+            batch_size=args.batch)
+        history = model.fit(loader, epochs=args.epochs, validation_data=(x[n:], y[n:]), callbacks=callbacks,
+                            verbose=2)
+    else:
+        history = model.fit(x, y, batch_size=args.batch, epochs=args.epochs, validation_split=0.2,
+                            shuffle=bool(args.shuffle), callbacks=callbacks, verbose=2)
     rank = keras.distribution.rank()
     np.savez(os.path.join(args.out, f"rank{rank}.npz"), *[w for w in model.get_weights()])
     evaluated = model.evaluate(x[800:], y[800:], batch_size=50, verbose=0, return_dict=True)

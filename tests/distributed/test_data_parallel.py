@@ -34,13 +34,13 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def run_job(out: Path, *args: str, procs: int = 1, timeout: float = 120, env: dict | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
+            check: bool = True, restarts: int = 0) -> subprocess.CompletedProcess:
     out.mkdir(parents=True, exist_ok=True)
     if procs == 1:
         cmd = [sys.executable, str(JOB), str(out), *args]
     else:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}",
-               str(JOB), str(out), *args]
+               f"--max-restarts={restarts}", str(JOB), str(out), *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env or _env())
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout[-3000:]}\n"
@@ -89,6 +89,17 @@ def test_two_processes_train_like_one_with_the_doubled_batch(tmp_path: Path) -> 
     assert result.stdout.count("global batch 54") == 1
 
 
+def test_a_dataloader_is_dealt_batch_by_batch_to_the_processes(tmp_path: Path) -> None:
+    # 960 samples: 768 train = 24 loader batches of 32, dealt 0, 2, 4... and 1, 3, 5...: each
+    # step sees the samples of one 64-sample batch of the one-process run.
+    common = ["--samples", "960", "--epochs", "2", "--loader"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_job(one, *common, "--batch", "64")
+    run_job(two, *common, "--batch", "32", procs=2)
+    assert_same_weights(weights(one), weights(two))
+    assert_same_history(report(one), report(two, 1))
+
+
 def test_sync_batchnorm_uses_the_global_batch(tmp_path: Path) -> None:
     # SGD: with BatchNormalization after a Dense layer the Dense bias gets ~0 gradients,
     # which Adam would blow up into noise-driven steps.
@@ -132,6 +143,20 @@ def test_a_killed_rank_ends_the_job_and_backup_resumes_with_another_world_size(t
         np.testing.assert_allclose(values, uninterrupted["history"][key][1:], atol=1e-6, err_msg=key)
     assert_same_weights(weights(job), weights(reference))
     assert not (backup / "latest.h5").exists()  # a finished fit deletes its backup
+
+
+def test_torchrun_restarts_with_backup_survive_a_killed_rank(tmp_path: Path) -> None:
+    common = ["--batch", "32", "--epochs", "3"]
+    reference, job, backup = tmp_path / "ref", tmp_path / "job", tmp_path / "backup"
+    run_job(reference, *common, procs=2)
+    # torchrun restarts the whole job once; the new attempt resumes after the last finished epoch.
+    result = run_job(job, *common, "--kill-rank", "0", "--kill-epoch", "1", "--first-attempt-only",
+                     "--backup", str(backup), procs=2, restarts=1)
+    assert "exitcode: -9" in result.stderr  # the first attempt did die (SIGKILL)
+    assert report(job)["epochs"] == [1, 2]
+    assert_same_weights(weights(job), weights(reference))
+    assert_same_history({**report(job), "epochs": [0]},
+                        {"epochs": [0], "history": {k: v[1:] for k, v in report(reference)["history"].items()}})
 
 
 def test_a_hung_rank_fails_the_job_after_the_timeout_with_a_named_error(tmp_path: Path) -> None:
