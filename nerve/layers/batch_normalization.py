@@ -163,38 +163,42 @@ class BatchNormalization(AffineNormalization):
         channels = flat.shape[1]
         count = flat.numel() // max(channels, 1)
         if self.synchronized and _replicas() > 1:
-            return self._synchronized_batch_norm(flat, moving_mean, moving_var, gamma, beta)
-        if count == 0:  # an empty batch: nothing to normalize or to average
+            out, batch_mean, batch_var = self._synchronized_statistics(flat, moving_mean, gamma, beta)
+        elif count == 0:  # an empty batch: nothing to normalize or to average
             return F.batch_norm(flat, moving_mean, moving_var, gamma, beta, False, 0.0, self.epsilon)
-        if count > 1:
+        elif count > 1:
             # With momentum 1, torch writes the batch mean and the unbiased batch
             # variance into these fresh buffers; the moving weights themselves are
             # only touched below, under no_grad, so autograd never sees them change.
             batch_mean = torch.zeros_like(moving_mean)
             batch_var = torch.zeros_like(moving_var)
             out = F.batch_norm(flat, batch_mean, batch_var, gamma, beta, True, 1.0, self.epsilon)
-            unbias = (count - 1) / count  # Keras averages the biased variance
+            batch_var = batch_var * ((count - 1) / count)  # Keras averages the biased variance
         else:
             # One value per feature: torch's kernel refuses it; Keras gives variance 0.
             rows = flat.reshape(1, channels)
             batch_var, batch_mean = torch.var_mean(rows, dim=0, correction=0)
-            inv = torch.rsqrt(batch_var + self.epsilon)
-            if gamma is not None:
-                inv = inv * gamma
-            out = (rows - batch_mean) * inv
-            if beta is not None:
-                out = out + beta
-            out = out.reshape(flat.shape)
-            unbias = 1.0
+            out = self._normalize_rows(rows, batch_mean, batch_var, gamma, beta).reshape(flat.shape)
         momentum = self.momentum
         with torch.no_grad():
             moving_mean.mul_(momentum).add_(batch_mean.detach(), alpha=1.0 - momentum)
-            moving_var.mul_(momentum).add_(batch_var.detach(), alpha=(1.0 - momentum) * unbias)
+            moving_var.mul_(momentum).add_(batch_var.detach(), alpha=1.0 - momentum)
         return out
 
-    def _synchronized_batch_norm(self, flat: torch.Tensor, moving_mean: torch.Tensor, moving_var: torch.Tensor,
-                                 gamma: torch.Tensor | None, beta: torch.Tensor | None) -> torch.Tensor:
-        """Batch statistics of the global batch: sums all-reduced over the processes, gradients too."""
+    def _normalize_rows(self, rows: torch.Tensor, mean: torch.Tensor, var: torch.Tensor,
+                        gamma: torch.Tensor | None, beta: torch.Tensor | None) -> torch.Tensor:
+        inv = torch.rsqrt(var + self.epsilon)
+        if gamma is not None:
+            inv = inv * gamma
+        out = (rows - mean) * inv
+        return out if beta is None else out + beta
+
+    def _synchronized_statistics(self, flat: torch.Tensor, moving_mean: torch.Tensor, gamma: torch.Tensor | None,
+                                 beta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Normalize with the global batch's statistics: sums all-reduced over the processes, gradients too.
+
+        Returns the output and the global batch's mean and biased variance.
+        """
         from torch.distributed.nn.functional import all_reduce
 
         channels = flat.shape[1]
@@ -209,18 +213,9 @@ class BatchNormalization(AffineNormalization):
         mean_d = total[:channels] / count
         batch_mean = shift + mean_d
         batch_var = (total[channels:2 * channels] / count - mean_d * mean_d).clamp_min(0.0)
-        inv = torch.rsqrt(batch_var + self.epsilon)
-        if gamma is not None:
-            inv = inv * gamma
-        out = (rows - batch_mean) * inv
-        if beta is not None:
-            out = out + beta
-        momentum = self.momentum
-        with torch.no_grad():  # Keras averages the biased variance, as batch_var is
-            moving_mean.mul_(momentum).add_(batch_mean.detach(), alpha=1.0 - momentum)
-            moving_var.mul_(momentum).add_(batch_var.detach(), alpha=1.0 - momentum)
+        out = self._normalize_rows(rows, batch_mean, batch_var, gamma, beta)
         shape = list(flat.shape)
-        return out.reshape(shape[:1] + shape[2:] + shape[1:2]).movedim(-1, 1)
+        return out.reshape(shape[:1] + shape[2:] + shape[1:2]).movedim(-1, 1), batch_mean, batch_var
 
     def get_config(self) -> dict[str, Any]:
         return {
