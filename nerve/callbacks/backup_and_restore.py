@@ -14,6 +14,7 @@ import torch
 
 from nerve.callbacks.callback import Callback
 from nerve.distribution.runtime import is_main_process, rank
+from nerve.saving.integrity import H5_USERBLOCK, verify
 
 __all__ = ["BackupAndRestore"]
 
@@ -101,6 +102,7 @@ class BackupAndRestore(Callback):
             return
         from nerve.saving.weights_io import read_optimizer, read_weights
 
+        verify(self.path)  # a damaged backup is refused, not half-restored
         with h5py.File(self.path, "r") as handle:
             read_weights(handle["model"], self.model)
             read_optimizer(handle, self.model.optimizer)
@@ -141,8 +143,8 @@ class BackupAndRestore(Callback):
         if not is_main_process():
             return  # data-parallel: the processes hold the same weights; rank 0 writes them
 
-        with atomic_path(self.path) as tmp:
-            with h5py.File(tmp, "w") as handle:
+        with atomic_path(self.path, seal=True) as tmp:
+            with h5py.File(tmp, "w", userblock_size=H5_USERBLOCK) as handle:
                 handle.attrs["epoch"] = epoch
                 write_weights(handle.create_group("model"), self.model)
                 if self.model.optimizer is not None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import h5py
 
-from nerve.saving import keras_import
+from nerve.saving import integrity, keras_import
 from nerve.saving.atomic import atomic_path
 from nerve.saving.serialization import deserialize_object, serialize_object
 from nerve.saving.weights_io import read_optimizer, read_weights, write_optimizer, write_weights
@@ -53,12 +53,29 @@ def _kind(path: str) -> str:
         ) from None
     if head.startswith(_ZIP_MAGIC):
         return "keras"
-    if head == _H5_MAGIC:
+    if head == _H5_MAGIC or _h5_after_userblock(path):
         return "h5"
     raise _FileError(
         f"'{path}' is neither a '.keras' zip nor an HDF5 file (it starts with {head!r}); it may be "
         "truncated, corrupted or of another format."
     )
+
+
+def _h5_after_userblock(path: str) -> bool:
+    """HDF5 with a user block (nerve's sealed files): the signature sits at 512, 1024, 2048..."""
+    with open(path, "rb") as handle:
+        for offset in (512, 1024, 2048, 4096):
+            handle.seek(offset)
+            if handle.read(8) == _H5_MAGIC:
+                return True
+    return False
+
+
+def _checked_kind(path: str) -> str:
+    """The file's format, after checking its SHA-256 seal if it has one."""
+    kind = _kind(path)
+    integrity.verify(path)
+    return kind
 
 
 # ---------------------------------------------------------------- compile settings
@@ -193,14 +210,15 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
             _write_h5(handle, model, include_optimizer, None)
         metadata = {"nerve_version": __version__, "keras_version": "3 (nerve)",
                     "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-        with atomic_path(path, overwrite) as tmp:
+        with atomic_path(path, overwrite, seal=True) as tmp:
             with zipfile.ZipFile(tmp, "w") as archive:
+                archive.comment = integrity.ZIP_COMMENT  # room for the SHA-256 seal
                 archive.writestr("metadata.json", json.dumps(metadata))
                 archive.writestr("config.json", json.dumps(config))
                 archive.writestr("model.weights.h5", weights.getvalue())
     elif path.endswith((".h5", ".hdf5")):
-        with atomic_path(path, overwrite) as tmp:
-            with h5py.File(tmp, "w") as handle:
+        with atomic_path(path, overwrite, seal=True) as tmp:
+            with h5py.File(tmp, "w", userblock_size=integrity.H5_USERBLOCK) as handle:
                 _write_h5(handle, model, include_optimizer, config)
     else:
         raise ValueError(
@@ -218,8 +236,8 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
         )
     if not model.built:
         raise ValueError(f"Model '{model.name}' has no weights yet; fit or call it on data before saving weights.")
-    with atomic_path(path, overwrite) as tmp:
-        with h5py.File(tmp, "w") as handle:
+    with atomic_path(path, overwrite, seal=True) as tmp:
+        with h5py.File(tmp, "w", userblock_size=integrity.H5_USERBLOCK) as handle:
             handle.attrs["nerve_version"] = __version__
             write_weights(handle, model)
 
@@ -266,7 +284,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         >>> best_model = nerve.models.load_model("dm_15_0.97.hdf5")
     """
     path = os.fspath(filepath)
-    kind = _kind(path)
+    kind = _checked_kind(path)
     try:
         if kind == "keras":
             try:
@@ -323,7 +341,7 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     """Load weights saved by `save_weights` or `save` into `model`, checked layer by layer."""
     path = os.fspath(filepath)
     _build_for_weights(model)
-    kind = _kind(path)
+    kind = _checked_kind(path)
     if kind == "keras":
         with zipfile.ZipFile(path) as archive:
             if "model.weights.h5" not in archive.namelist():
