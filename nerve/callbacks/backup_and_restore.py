@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from pathlib import Path
@@ -12,7 +13,7 @@ import h5py
 import numpy as np
 import torch
 
-from nerve.callbacks.callback import Callback
+from nerve.callbacks.callback import Callback, print_msg
 from nerve.distribution.runtime import is_main_process, rank
 from nerve.saving.integrity import H5_USERBLOCK, verify
 
@@ -50,6 +51,18 @@ def _read_state(group: h5py.Group) -> dict[str, Any]:
     return state
 
 
+def _non_finite(logs: Any) -> list[str]:
+    """The log keys whose values are NaN or infinite."""
+    bad = []
+    for key, value in (logs or {}).items():
+        try:
+            if not math.isfinite(float(value)):
+                bad.append(key)
+        except (TypeError, ValueError):
+            continue
+    return bad
+
+
 class BackupAndRestore(Callback):
     """Back up training at the end of every epoch; a restarted `fit` resumes from the last one.
 
@@ -62,6 +75,10 @@ class BackupAndRestore(Callback):
     and the state of every other callback that has `state_dict()`, so the
     resumed run continues exactly as the interrupted one would have. When `fit`
     finishes normally the backup is deleted (unless `delete_checkpoint=False`).
+    An epoch whose logs hold a NaN or infinite value (a diverged run, e.g. stopped
+    by TerminateOnNaN) is not backed up, and the last good backup is kept when
+    training ends that way (Keras would overwrite it with the NaN weights, then
+    delete it).
 
     Args:
         backup_dir: folder for the backup file (created if missing).
@@ -87,6 +104,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = delete_checkpoint
         self._epoch = 0
         self._batches = 0
+        self._diverged = False
 
     @property
     def path(self) -> Path:
@@ -98,6 +116,7 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._batches = 0
+        self._diverged = False
         if not self.path.exists():
             return
         from nerve.saving.weights_io import read_optimizer, read_weights
@@ -130,9 +149,18 @@ class BackupAndRestore(Callback):
             self._backup(self._epoch - 1)
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        bad = _non_finite(logs)
+        if bad:
+            # The weights are likely NaN too: keep the last good backup rather than replace it.
+            self._diverged = True
+            print_msg(f"Epoch {epoch + 1}: BackupAndRestore keeps the backup of the last epoch with finite "
+                      f"{', '.join(bad)} ({self.path}).", flush=True)
+            return
         self._backup(epoch)
 
     def on_train_end(self, logs: Any = None) -> None:
+        if self._diverged:
+            return  # training ended on a non-finite loss: the last good state stays for a restart
         if self.delete_checkpoint and self.path.exists() and is_main_process():
             self.path.unlink()
 
