@@ -24,9 +24,9 @@ import nerve as keras  # noqa: E402
 
 
 class KillAt(keras.callbacks.Callback):
-    """SIGKILL this process in the middle of an epoch (a crash no Python code sees), or hang it."""
+    """SIGKILL this process in the middle of an epoch (a crash no Python code sees), hang it, or raise."""
 
-    def __init__(self, rank: int, epoch: int, hang: bool = False) -> None:
+    def __init__(self, rank: int, epoch: int, hang: str = "kill") -> None:
         super().__init__()
         self.rank, self.epoch, self.current, self.hang = rank, epoch, 0, hang
 
@@ -35,8 +35,10 @@ class KillAt(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.current == self.epoch and batch == 3 and keras.distribution.rank() == self.rank:
-            if self.hang:
+            if self.hang == "hang":
                 time.sleep(3600)
+            if self.hang == "raise":
+                raise RuntimeError(f"injected failure on rank {self.rank}")
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -49,7 +51,10 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=0)
     parser.add_argument("--kill-rank", type=int, default=-1)
     parser.add_argument("--kill-epoch", type=int, default=-1)
-    parser.add_argument("--hang", action="store_true", help="hang instead of dying")
+    parser.add_argument("--hang", action="store_const", const="hang", default="kill", dest="how",
+                        help="hang instead of dying")
+    parser.add_argument("--raise", action="store_const", const="raise", dest="how",
+                        help="raise an exception instead of dying")
     parser.add_argument("--first-attempt-only", action="store_true",
                         help="kill only in torchrun's first attempt (TORCHELASTIC_RESTART_COUNT=0)")
     parser.add_argument("--backup", default=None)
@@ -91,7 +96,7 @@ def main() -> None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, min_delta=10.0,
                                                        verbose=1))
     if args.kill_rank >= 0 and not (args.first_attempt_only and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") != "0"):
-        callbacks.append(KillAt(args.kill_rank, args.kill_epoch, args.hang))
+        callbacks.append(KillAt(args.kill_rank, args.kill_epoch, args.how))
     if args.backup:
         callbacks.append(keras.callbacks.BackupAndRestore(args.backup))
     if args.loader:

@@ -159,6 +159,17 @@ def test_torchrun_restarts_with_backup_survive_a_killed_rank(tmp_path: Path) -> 
                         {"epochs": [0], "history": {k: v[1:] for k, v in report(reference)["history"].items()}})
 
 
+def test_a_rank_that_raises_ends_the_job_naming_it(tmp_path: Path) -> None:
+    start = time.monotonic()
+    result = run_job(tmp_path / "job", "--batch", "32", "--epochs", "3", "--kill-rank", "1", "--kill-epoch", "1",
+                     "--raise", procs=2, check=False, timeout=90)
+    assert result.returncode != 0
+    assert time.monotonic() - start < 45
+    output = result.stdout + result.stderr
+    assert "injected failure on rank 1" in output
+    assert "rank      : 1" in output  # torchrun's summary names the failed rank
+
+
 def test_a_hung_rank_fails_the_job_after_the_timeout_with_a_named_error(tmp_path: Path) -> None:
     start = time.monotonic()
     result = run_job(tmp_path / "job", "--batch", "32", "--epochs", "3", "--kill-rank", "1", "--kill-epoch", "1",
