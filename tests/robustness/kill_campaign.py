@@ -3,7 +3,8 @@
 The job (this file with --job) fits a small network on the 8x8 digits with BackupAndRestore and
 a ModelCheckpoint (best .keras) and logs each batch it trains and the start/end of each backup.
 The campaign runs the job once uninterrupted (the reference), then, for every seed, starts it,
-kills it with SIGKILL after a random delay, starts it again, ... until it finishes on its own;
+kills it with SIGKILL once training has begun (at a random moment, or aimed at the start of a
+backup write), starts it again, ... until it finishes on its own;
 the final weights must equal the reference's. It counts the kills, the kills that landed while a
 backup was being written, the restarts that resumed from a backup, and the batches trained again
 because a kill lost them.
@@ -84,24 +85,52 @@ def _weights(folder: Path) -> list:
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
+def _wait_for(proc: subprocess.Popen, folder: Path, seen: int, predicate, timeout: float = 120.0) -> bool:
+    """Poll the job's event log until a new line satisfies `predicate`; False if the job ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(predicate(e) for e in _events(folder)[seen:]):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.002)
+    raise TimeoutError(f"the job in {folder} made no progress for {timeout} s")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+
+
 def run_to_completion(folder: Path, rng: random.Random, kills: int, window: float) -> dict:
-    """Start the job and kill it at a random moment in [0, window) s, again and again, until it was
-    killed `kills` times or finished first; then let it finish."""
-    stats = {"kills": 0, "kills_mid_save": 0, "kills_before_training": 0, "attempts": 0}
+    """Start the job and SIGKILL it, again and again, until it was killed `kills` times or finished
+    first; then let it finish. Each kill waits until training has begun, then either comes at a
+    random moment in [0, window) s or right as a backup starts to be written (half the kills each)."""
+    stats = {"kills": 0, "kills_mid_save": 0, "kills_aimed_at_saves": 0, "attempts": 0}
     while True:
         stats["attempts"] += 1
+        seen = len(_events(folder))
         proc = _start(folder)
-        if stats["kills"] < kills:
-            try:
-                proc.wait(timeout=rng.uniform(0.0, window))
-            except subprocess.TimeoutExpired:
-                before = _events(folder)
-                proc.send_signal(signal.SIGKILL)
-                proc.communicate()
+        if stats["kills"] < kills and _wait_for(proc, folder, seen, lambda e: e.startswith("start")):
+            aim_at_save = rng.random() < 0.5
+            if aim_at_save:
+                epoch = rng.randrange(EPOCHS)
+                hit = _wait_for(proc, folder, seen,
+                                lambda e: e.startswith("save-begin") and int(e.split()[1]) >= epoch)
+                if hit:
+                    time.sleep(rng.uniform(0.0, 0.002))
+            else:
+                try:
+                    proc.wait(timeout=rng.uniform(0.0, window))
+                    hit = False
+                except subprocess.TimeoutExpired:
+                    hit = True
+            if hit and proc.poll() is None:
+                _kill(proc)
                 stats["kills"] += 1
-                last = next((e for e in reversed(before) if e.startswith(("save-", "start"))), "")
+                stats["kills_aimed_at_saves"] += aim_at_save
+                last = next((e for e in reversed(_events(folder)) if e.startswith(("save-", "start"))), "")
                 stats["kills_mid_save"] += last.startswith("save-begin")
-                stats["kills_before_training"] += not before or before[-1].startswith("start")
                 continue
         _, err = proc.communicate(timeout=300)
         if proc.returncode != 0:
@@ -115,19 +144,21 @@ def campaign(seeds: int, kills: int, workdir: Path) -> dict:
 
     reference = workdir / "reference"
     reference.mkdir()
+    proc = _start(reference)
+    _wait_for(proc, reference, 0, lambda e: e.startswith("start"))
     start = time.monotonic()
-    run_to_completion(reference, random.Random(0), 0, 0.0)
-    window = time.monotonic() - start  # the job's whole life, imports included
+    proc.communicate(timeout=300)
+    window = time.monotonic() - start  # the training part of the job's life
     ref_weights = _weights(reference)
     ref_batches = _events(reference).count("batch")
-    totals = {"seeds": seeds, "kills": 0, "kills_mid_save": 0, "kills_before_training": 0, "attempts": 0,
+    totals = {"seeds": seeds, "kills": 0, "kills_mid_save": 0, "kills_aimed_at_saves": 0, "attempts": 0,
               "resumed_from_backup": 0, "batches_redone": 0, "identical_final_weights": 0,
               "max_abs_weight_difference": 0.0, "window_s": round(window, 2)}
     for seed in range(seeds):
         folder = workdir / f"seed{seed}"
         folder.mkdir()
         stats = run_to_completion(folder, random.Random(seed), kills, window)
-        for key in ("kills", "kills_mid_save", "kills_before_training", "attempts"):
+        for key in ("kills", "kills_mid_save", "kills_aimed_at_saves", "attempts"):
             totals[key] += stats[key]
         events = _events(folder)
         totals["resumed_from_backup"] += sum(1 for e in events if e.startswith("start") and e != "start None")

@@ -14,8 +14,8 @@ import kill_campaign  # noqa: E402
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_sigkill_at_random_moments_resumes_to_the_same_weights(tmp_path):
-    totals = kill_campaign.campaign(seeds=1, kills=5, workdir=tmp_path)
-    assert totals["kills"] >= 2, totals  # a draw later than the (resumed, shorter) run is no kill
+    totals = kill_campaign.campaign(seeds=1, kills=3, workdir=tmp_path)
+    assert totals["kills"] >= 1, totals  # a draw later than the (resumed, shorter) run is no kill
     assert totals["identical_final_weights"] == 1, totals
     assert totals["max_abs_weight_difference"] == 0.0
     # Every start after a kill ran to the end or to the next kill: none failed on its own.
