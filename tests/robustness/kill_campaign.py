@@ -102,19 +102,20 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.communicate()
 
 
-def run_to_completion(folder: Path, rng: random.Random, kills: int, window: float) -> dict:
+def run_to_completion(folder: Path, rng: random.Random, kills: int, window: float, aimed: float = 0.5) -> dict:
     """Start the job and SIGKILL it, again and again, until it was killed `kills` times or finished
     first; then let it finish. Each kill waits until training has begun, then either comes at a
-    random moment in [0, window) s or right as a backup starts to be written (half the kills each)."""
+    random moment in [0, window) s or right as a backup (not the last one) starts to be written
+    (a fraction `aimed` of the kills)."""
     stats = {"kills": 0, "kills_mid_save": 0, "kills_aimed_at_saves": 0, "attempts": 0}
     while True:
         stats["attempts"] += 1
         seen = len(_events(folder))
         proc = _start(folder)
         if stats["kills"] < kills and _wait_for(proc, folder, seen, lambda e: e.startswith("start")):
-            aim_at_save = rng.random() < 0.5
+            aim_at_save = rng.random() < aimed
             if aim_at_save:
-                epoch = rng.randrange(EPOCHS)
+                epoch = rng.randrange(EPOCHS - 1)  # a backup with an epoch still to train: the kill lands
                 hit = _wait_for(proc, folder, seen,
                                 lambda e: e.startswith("save-begin") and int(e.split()[1]) >= epoch)
                 if hit:
@@ -139,7 +140,7 @@ def run_to_completion(folder: Path, rng: random.Random, kills: int, window: floa
             return stats
 
 
-def campaign(seeds: int, kills: int, workdir: Path) -> dict:
+def campaign(seeds: int, kills: int, workdir: Path, aimed: float = 0.5) -> dict:
     import numpy as np
 
     reference = workdir / "reference"
@@ -157,7 +158,7 @@ def campaign(seeds: int, kills: int, workdir: Path) -> dict:
     for seed in range(seeds):
         folder = workdir / f"seed{seed}"
         folder.mkdir()
-        stats = run_to_completion(folder, random.Random(seed), kills, window)
+        stats = run_to_completion(folder, random.Random(seed), kills, window, aimed)
         for key in ("kills", "kills_mid_save", "kills_aimed_at_saves", "attempts"):
             totals[key] += stats[key]
         events = _events(folder)
