@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import warnings
@@ -1476,9 +1477,18 @@ class _Registry:
         """The error `get` raises for an identifier it cannot interpret."""
         return ValueError(
             f"Could not interpret {self.kind} identifier: {identifier!r}. Expected a {self.base.__name__}, a "
-            f"function, a config dict or one of these names: {', '.join(valid_names)}. "
+            f"function, a config dict or one of these names: {', '.join(valid_names)}.{_did_you_mean(identifier, valid_names)} "
             f"Received: {self.kind}={identifier!r}"
         )
+
+
+def _did_you_mean(identifier: Any, valid_names: list[str]) -> str:
+    """' help: did you mean 'accuracy'?' for a misspelt name (case-insensitive; snake_case preferred), else ''."""
+    if not isinstance(identifier, str):
+        return ""
+    by_lower = {n.lower().replace("_", ""): n for n in sorted(valid_names, key=lambda n: (n == n.lower(), n))}
+    close = difflib.get_close_matches(identifier.lower().replace("_", ""), list(by_lower), n=3, cutoff=0.75)
+    return f" help: did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
 
 
 def serialize(loss: Any) -> Any:

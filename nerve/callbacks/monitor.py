@@ -2,12 +2,14 @@
 
 Deciding lives in pure functions (`resolve_mode`, `is_improvement`); the
 `MonitorCallback` class only reads the value from the logs, resolves the mode
-once, warns when the value is missing and keeps the per-run state.
+once, refuses or warns when the value is missing (see `missing_monitor`) and
+keeps the per-run state.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import warnings
 from collections.abc import Mapping
@@ -15,7 +17,7 @@ from typing import Any
 
 from nerve.callbacks.callback import Callback, print_msg
 
-__all__ = ["MonitorCallback", "is_improvement", "resolve_mode", "scalar_or_none"]
+__all__ = ["MonitorCallback", "is_improvement", "missing_monitor", "resolve_mode", "scalar_or_none"]
 
 MODES = ("auto", "min", "max")
 
@@ -46,7 +48,7 @@ def resolve_mode(monitor: str, mode: str = "auto", directions: Mapping[str, str]
     """
     if mode in ("min", "max"):
         return mode, "given"
-    name = monitor[4:] if monitor.startswith("val_") else monitor
+    name = monitor.removeprefix("val_")
     words = [w for w in name.lower().split("_") if w]
     while len(words) > 1 and words[-1].isdigit():  # "auc_1", "precision_2"
         words.pop()
@@ -97,6 +99,25 @@ def scalar_or_none(value: Any) -> float | None:
         return None
 
 
+def missing_monitor(monitor: str, keys: list[str]) -> str:
+    """Why `monitor` is not among the logged `keys`: "unknown", "no_validation" or "" (it is there).
+
+    "unknown": neither the key nor, for a `val_` key, its training counterpart is logged, so no
+    epoch of this fit will ever log it (a misspelt or never-compiled metric). "no_validation":
+    a `val_` key whose training counterpart is logged: validation did not run at this epoch
+    (no validation data, or `validation_freq` skipped it), so it may appear later. With no keys
+    at all nothing can be told, and the answer is "no_validation" (the lenient one).
+
+    Example:
+        >>> missing_monitor("val_acc", ["loss", "accuracy", "val_loss", "val_accuracy"])
+        'unknown'
+    """
+    if monitor in keys:
+        return ""
+    base = monitor.removeprefix("val_")
+    return "no_validation" if not keys or (base != monitor and base in keys) else "unknown"
+
+
 def _check_mode(mode: str, owner: str) -> str:
     if mode not in MODES:
         warnings.warn(
@@ -109,6 +130,15 @@ def _check_mode(mode: str, owner: str) -> str:
 
 class MonitorCallback(Callback):
     """Base of callbacks that act on one logged quantity; subclasses add only their action.
+
+    A monitor that no epoch of the fit can log (a typo such as 'val_acc' when the logs hold
+    'val_accuracy', or a metric that was not compiled) raises a ValueError at the end of the
+    first epoch: the earliest point where the logs are known, since metrics are resolved on the
+    first batch and other callbacks may add keys. Training stops there, before any further step.
+    Keras 3 also raises there for such a name in mode "auto" (it cannot tell its direction), and
+    only warns with mode "min"/"max"; nerve raises in every mode, naming the logged keys and the
+    closest one. A `val_` monitor at an epoch without validation (none given, or skipped by
+    `validation_freq`) warns once per fit, as in Keras.
 
     Args:
         monitor: the log key to watch (default "val_loss").
@@ -179,6 +209,8 @@ class MonitorCallback(Callback):
         self._resolve(epoch)
         logs = logs if logs is not None else {}
         value = scalar_or_none(logs.get(self.monitor))
+        if value is None and missing_monitor(self.monitor, list(logs)) == "unknown":
+            raise ValueError(self._unknown_monitor_message(list(logs), epoch))
         if value is None and not self._warned_missing:
             self._warned_missing = True
             available = ", ".join(repr(k) for k in logs) or "none"
@@ -191,6 +223,17 @@ class MonitorCallback(Callback):
                 stacklevel=3,
             )
         return value
+
+    def _unknown_monitor_message(self, keys: list[str], epoch: int) -> str:
+        close = difflib.get_close_matches(self.monitor, keys, n=2, cutoff=0.6)
+        hint = f" help: did you mean {' or '.join(repr(k) for k in close)}?" if close else ""
+        return (
+            f"{type(self).__name__}(monitor={self.monitor!r}): no epoch of this fit logs {self.monitor!r}, so "
+            f"the callback could never act on it (checked at the end of epoch {epoch + 1}). Logged keys: "
+            f"{', '.join(repr(k) for k in keys)}.{hint} Pass one of the logged keys as monitor, or add the "
+            "metric to compile(metrics=[...]) (validation keys are the same names with 'val_'); a key another "
+            "callback writes must come from a callback placed before this one in the callbacks list."
+        )
 
     def _improved(self, current: float, reference: float | None) -> bool:
         return is_improvement(current, reference, self.monitor_mode or "min", self.min_delta)

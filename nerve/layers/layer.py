@@ -419,11 +419,12 @@ class Layer(torch.nn.Module):
         try:
             out = self.call(inputs, *args, **kwargs)
         except RuntimeError as err:
-            if "shape" in str(err) or "size" in str(err):
+            if any(word in str(err) for word in ("shape", "size", "elements", "dimension")):
                 raise ValueError(
                     f"Layer '{self.name}' ({type(self).__name__}) could not process its input: "
-                    f"it was built for input shape {self._build_shape}, and received input of shape "
-                    f"{_shape_of(inputs)}. ({err})"
+                    f"it was built for input shape {_any_batch(self._build_shape)}, and received input of "
+                    f"shape {_shape_of(inputs)}. Give it data shaped like the data it was built on, or "
+                    f"create a new layer for the new shape. ({err})"
                 ) from err
             raise
         if self.activity_regularizer is not None and training:
@@ -566,6 +567,14 @@ class _TrackedDict(dict):
     def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
+
+
+def _any_batch(shapes: Any) -> Any:
+    """A built shape with its batch axis shown as None (layers built from data record a sample's size)."""
+    try:
+        return _map_shapes(lambda s: (None,) + tuple(s[1:]) if len(s) else s, shapes)
+    except TypeError:
+        return shapes
 
 
 def _is_shape(x: Any) -> bool:

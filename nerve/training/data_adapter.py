@@ -28,8 +28,13 @@ def _is_array(x: Any) -> bool:
 def _to_tensor(x: Any, device: torch.device, what: str) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         t = x
+        if t.is_complex():
+            raise _not_real(what, str(t.dtype).replace("torch.", ""))
     else:
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(x)
+        except ValueError as err:  # numpy >= 1.24 refuses ragged nested lists
+            raise _ragged(x, what, err) from None
         if arr.dtype == object or arr.dtype.kind in "USVO":
             sample = repr(arr.flat[0]) if arr.size else "nothing"
             raise TypeError(
@@ -37,6 +42,8 @@ def _to_tensor(x: Any, device: torch.device, what: str) -> torch.Tensor:
                 "Convert text or categories to numbers first, e.g. with np.asarray(data, dtype='float32') "
                 "or a label encoding."
             )
+        if arr.dtype.kind == "c":
+            raise _not_real(what, str(arr.dtype))
         if arr.dtype == np.float64:
             arr = arr.astype(backend.floatx())
         t = torch.from_numpy(np.ascontiguousarray(arr))
@@ -49,6 +56,27 @@ def _to_tensor(x: Any, device: torch.device, what: str) -> torch.Tensor:
     if t.dim() == 0:
         raise ValueError(f"{what} must have a batch dimension. Received: a scalar {t.item()!r}")
     return t.to(device, non_blocking=True)
+
+
+def _not_real(what: str, dtype: str) -> TypeError:
+    return TypeError(
+        f"{what} must hold real numbers, but it holds {dtype} values; nerve's layers and losses work on "
+        "real tensors. Pass the real and imaginary parts as separate features, e.g. "
+        "np.concatenate([z.real, z.imag], axis=-1), or the magnitude np.abs(z)."
+    )
+
+
+def _ragged(x: Any, what: str, err: Exception) -> ValueError:
+    lengths = ""
+    if isinstance(x, (list, tuple)):
+        sizes = [len(v) if hasattr(v, "__len__") else "scalar" for v in x[:6]]
+        lengths = f" Lengths of its first items: {sizes}{' ...' if len(x) > 6 else ''}."
+    return ValueError(
+        f"{what} is ragged: its samples have different shapes, so it cannot become one array.{lengths} "
+        "Pad or cut every sample to one length first, e.g. np.array([row + [0] * (m - len(row)) for row in "
+        "data]) with m the longest length; for a model with several inputs, pass a list or dict of arrays. "
+        f"(numpy: {err})"
+    )
 
 
 def _structure_to_tensors(structure: Any, device: torch.device, what: str) -> Any:
@@ -64,10 +92,11 @@ def _structure_to_tensors(structure: Any, device: torch.device, what: str) -> An
 
 
 def _is_nested(seq: list | tuple) -> bool:
-    """A list of arrays (several inputs) rather than an array written as a list."""
-    return all(isinstance(v, (np.ndarray, torch.Tensor, dict)) or (isinstance(v, (list, tuple)) and
+    """A list of arrays (several inputs, or targets with None for an output without loss) rather
+    than an array written as a list."""
+    return all(v is None or isinstance(v, (np.ndarray, torch.Tensor, dict)) or (isinstance(v, (list, tuple)) and
                v and isinstance(v[0], (np.ndarray, torch.Tensor))) for v in seq) and not all(
-        isinstance(v, (np.ndarray, torch.Tensor)) and v.ndim == 0 for v in seq)
+        v is None or isinstance(v, (np.ndarray, torch.Tensor)) and v.ndim == 0 for v in seq)
 
 
 def match_names(value: Any, names: list[str], what: str, owner: str, *, required: bool = True,
@@ -178,6 +207,7 @@ class ArrayData:
         self.shuffle = shuffle
         self.device = device
         self.max_steps = steps
+        self.first_sample = 0  # index of sample 0 in the arrays the user passed (for messages)
         self._init_shard()
 
     def _init_shard(self) -> None:
@@ -207,6 +237,7 @@ class ArrayData:
         new.num_samples = end - start
         new.batch_size, new.shuffle, new.device = self.batch_size, self.shuffle, self.device
         new.max_steps = self.max_steps
+        new.first_sample = getattr(self, "first_sample", 0) + start
         new._init_shard()
         return new
 
@@ -420,6 +451,76 @@ def _batch_len(batch: Batch) -> int:
         if isinstance(t, torch.Tensor) and t.dim():
             return int(t.shape[0])
     return 0
+
+
+def named_leaves(structure: Any, label: str) -> list[tuple[str, Any]]:
+    """The leaves of nested lists/dicts with the names messages use: x, x[0], x['image']."""
+    if structure is None:
+        return []
+    if isinstance(structure, dict):
+        return [leaf for k in sorted(structure) for leaf in named_leaves(structure[k], f"{label}[{k!r}]")]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for i, v in enumerate(structure) for leaf in named_leaves(v, f"{label}[{i}]")]
+    return [(label, structure)]
+
+
+_FINITE_CHUNK = 1 << 24  # elements per isfinite pass: bounds the temporary boolean tensor
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    """True if no element of a floating tensor is NaN or Inf; one host sync."""
+    if not t.numel():
+        return True
+    rows = max(1, _FINITE_CHUNK // max(1, t[0].numel()))
+    flags = [torch.isfinite(t[i:i + rows]).all() for i in range(0, t.shape[0], rows)]
+    return bool(flags[0] if len(flags) == 1 else torch.stack(flags).all())
+
+
+def check_finite(parts: list[tuple[str, Any]], method: str, first_sample: int = 0, where: str = "") -> None:
+    """Refuse NaN or Inf in floating-point data before any step (integer and bool tensors cannot hold them).
+
+    Cheap when the data is clean: one `isfinite().all()` per tensor (in chunks) and one host
+    sync each; the count and the first bad index are computed only when a check fails.
+
+    Args:
+        parts: (name, structure) pairs, e.g. [("x", x), ("y", y), ("sample_weight", sw)].
+        method: "fit" or "evaluate", for the message.
+        first_sample: index of the tensors' sample 0 in the user's arrays (validation_split parts).
+        where: words telling which data this is, e.g. " in the first batch".
+
+    Raises:
+        ValueError: naming the array, the number of NaN and Inf values and of samples holding
+            them, the first bad element and its value, and how to drop or replace them.
+    """
+    for label, structure in parts:
+        for name, t in named_leaves(structure, label):
+            if not isinstance(t, torch.Tensor) or not t.is_floating_point() or _all_finite(t):
+                continue
+            finite = torch.isfinite(t)
+            n_nan, n_bad = int(torch.isnan(t).sum()), int((~finite).sum())
+            bad_rows = (~finite).reshape(t.shape[0], -1).any(dim=1)
+            first = int(bad_rows.nonzero()[0, 0])
+            inner = [int(i) for i in (~finite[first]).nonzero()[0]] if t.dim() > 1 else []
+            value = t[first][tuple(inner)].item() if inner else t[first].item()
+            index = ", ".join(str(i) for i in [first + first_sample, *inner])
+            kinds = " and ".join(f"{n} {k}" for n, k in ((n_nan, "NaN"), (n_bad - n_nan, "Inf")) if n)
+            raise ValueError(
+                f"{method}() found {kinds} value{'s' if n_bad > 1 else ''} in {name}{where}, in "
+                f"{int(bad_rows.sum())} of its {t.shape[0]} samples; the first is {name}[{index}] = {value} "
+                f"(sample {first + first_sample}). Training or evaluating on them makes the loss NaN. "
+                f"Drop those samples, e.g. keep = np.isfinite({name}).reshape(len({name}), -1).all(axis=1), "
+                f"then index every array with keep; or replace the values (np.nan_to_num, or impute them)."
+            )
+
+
+def check_positive_int(name: str, value: Any, allow_none: bool = True) -> None:
+    """Refuse counts such as steps_per_epoch or validation_freq that are not integers >= 1."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"{name} must be a positive integer{' or None' if allow_none else ''}. Received: {name}={value!r}"
+        )
 
 
 def _check_batch_size(batch_size: Any) -> int:

@@ -132,11 +132,18 @@ def test_load_state_dict_rejects_unknown_keys():
         EarlyStopping().load_state_dict({"wiat": 3})
 
 
-def test_missing_monitor_warns_once_per_fit_naming_available_keys():
+def test_never_logged_monitor_is_refused_at_the_first_epoch_end_naming_logged_keys():
     es = EarlyStopping(monitor="val_acc", patience=0)
-    with pytest.warns(UserWarning, match=r"'val_acc'.*Available keys: 'loss', 'val_loss'") as record:
-        out = drive(es, [1.0, 2.0, 3.0], monitor="val_loss")
-    assert len([w for w in record if "val_acc" in str(w.message)]) == 1
+    with pytest.raises(ValueError, match=r"monitor='val_acc'.*end of epoch 1.*Logged keys: 'loss', 'val_loss'"):
+        drive(es, [1.0, 2.0, 3.0], monitor="val_loss")
+    assert es.best is None
+
+
+def test_missing_val_key_warns_once_per_fit():
+    es = EarlyStopping(monitor="val_loss", patience=0)
+    with pytest.warns(UserWarning, match=r"'val_loss'.*Available keys: 'loss', 'accuracy'") as record:
+        out = drive(es, [1.0, 2.0, 3.0], monitor="accuracy")
+    assert len([w for w in record if "val_loss" in str(w.message)]) == 1
     assert out["stopped"] is None and es.best is None
 
 

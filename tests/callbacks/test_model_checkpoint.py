@@ -6,7 +6,7 @@ import os
 import pathlib
 
 import pytest
-from callbacks_testutil import drive
+from callbacks_testutil import StubModel, drive
 
 from nerve.callbacks import ModelCheckpoint
 from nerve.callbacks.model_checkpoint import template_fields
@@ -123,10 +123,18 @@ def test_existing_directory_as_path_is_refused(tmp_path):
         drive(ModelCheckpoint(str(tmp_path / "ckpt")), [0.5])
 
 
-def test_missing_monitor_with_save_best_only_warns_and_does_not_save(tmp_path):
+def test_never_logged_monitor_with_save_best_only_is_refused_and_does_not_save(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "m.h5"), monitor="val_acc", save_best_only=True)
-    with pytest.warns(UserWarning, match=r"'val_acc'.*Available keys"):
-        out = drive(cb, [0.5, 0.6], monitor="val_accuracy")
+    model = StubModel()
+    with pytest.raises(ValueError, match=r"monitor='val_acc'.*did you mean 'val_accuracy'"):
+        drive(cb, [0.5, 0.6], monitor="val_accuracy", model=model)
+    assert model.saved == []
+
+
+def test_missing_val_key_with_save_best_only_warns_and_does_not_save(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "m.h5"), monitor="val_loss", save_best_only=True)
+    with pytest.warns(UserWarning, match=r"'val_loss'.*Available keys"):
+        out = drive(cb, [0.5, 0.6], monitor="accuracy")
     assert out["model"].saved == []
 
 

@@ -90,10 +90,17 @@ def test_state_dict_resumes_exactly():
     assert lrs == ref["lrs"]
 
 
-def test_missing_monitor_warns_and_still_logs_learning_rate():
+def test_never_logged_monitor_is_refused_naming_logged_keys():
     cb = ReduceLROnPlateau(monitor="val_los", patience=0)
-    with pytest.warns(UserWarning, match=r"'val_los'.*Available keys: 'loss', 'val_loss', 'learning_rate'"):
-        out = drive(cb, [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"'val_los'.*Logged keys: 'loss', 'val_loss', 'learning_rate'.*"
+                                         r"did you mean 'val_loss'"):
+        drive(cb, [1.0, 1.0, 1.0])
+
+
+def test_missing_val_key_warns_and_still_logs_learning_rate():
+    cb = ReduceLROnPlateau(monitor="val_loss", patience=0)
+    with pytest.warns(UserWarning, match=r"'val_loss'.*Available keys: 'loss', 'accuracy', 'learning_rate'"):
+        out = drive(cb, [1.0, 1.0, 1.0], monitor="accuracy")
     assert out["lrs"] == [1.0, 1.0, 1.0]
     assert all(lg["learning_rate"] == 1.0 for lg in out["logs"])
 
