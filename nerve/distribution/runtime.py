@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
+import gc
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -206,6 +207,7 @@ def ensure_initialized() -> int:
 def shutdown() -> None:
     """Leave the process group (at the end of a script; harmless without one)."""
     if is_initialized():
+        gc.collect()  # objects still holding the group (DDP's reducer) go first
         dist.destroy_process_group()
 
 

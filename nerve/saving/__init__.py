@@ -1,5 +1,6 @@
 """Saving and loading models: `.keras`, `.h5`/`.hdf5`, weights files, JSON/YAML configs."""
 
+from nerve.saving.file_checks import ModelFileError
 from nerve.saving.object_registration import (
     CustomObjectScope,
     custom_object_scope,
@@ -14,6 +15,7 @@ from nerve.saving.serialization import deserialize_object, serialize_object
 
 __all__ = [
     "CustomObjectScope",
+    "ModelFileError",
     "custom_object_scope",
     "deserialize_object",
     "get_custom_objects",

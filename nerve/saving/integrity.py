@@ -19,6 +19,8 @@ import hashlib
 import os
 from typing import BinaryIO
 
+from nerve.saving.file_checks import ModelFileError
+
 __all__ = ["H5_USERBLOCK", "IntegrityError", "ZIP_COMMENT", "seal", "verify"]
 
 H5_USERBLOCK = 512  # pass as h5py.File(..., userblock_size=H5_USERBLOCK)
@@ -29,7 +31,7 @@ _H5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _CHUNK = 1 << 20
 
 
-class IntegrityError(ValueError):
+class IntegrityError(ModelFileError):
     """A sealed file whose bytes no longer match the SHA-256 written when it was saved."""
 
 
@@ -101,6 +103,7 @@ def verify(path: str | os.PathLike) -> bool:
         raise IntegrityError(
             f"'{os.fspath(path)}' is damaged: its bytes do not match the SHA-256 written when it was saved "
             f"(saved {stored[:16]}..., now {actual[:16]}...). It was truncated, changed or partly overwritten after "
-            "saving; load an earlier checkpoint, or save the model again."
+            "saving; load an earlier checkpoint, or save the model again.",
+            os.fspath(path),
         )
     return True

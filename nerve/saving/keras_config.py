@@ -20,7 +20,6 @@ with no code of its own. The translation:
 from __future__ import annotations
 
 import copy
-import importlib.util
 import inspect
 from typing import Any, Callable
 
@@ -160,7 +159,7 @@ class _Translator:
         return out
 
     def value(self, key: str, value: Any, label: str) -> Any:
-        if key.endswith("_constraint") and value is not None and importlib.util.find_spec("nerve.constraints") is None:
+        if key.endswith("_constraint") and value is not None and not _has_constraints():
             raise ValueError(
                 f"The file's {label} has {key}={value!r}: nerve has no weight constraints yet. "
                 "Rebuild the model in code without the constraint and load the weights."
@@ -180,6 +179,13 @@ class _Translator:
                         )
                 value["config"] = {a: b for a, b in inner.items() if a not in _INITIALIZER_HARMLESS}
         return value
+
+
+def _has_constraints() -> bool:
+    """Whether nerve has weight constraints (asked of the loaded package: a file never triggers an import)."""
+    import nerve
+
+    return getattr(nerve, "constraints", None) is not None
 
 
 def _supported() -> list[str]:

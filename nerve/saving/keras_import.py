@@ -19,6 +19,18 @@ from typing import Any
 import h5py
 import numpy as np
 
+from nerve.saving.file_checks import (
+    ModelFileError,
+    allocation_budget,
+    allocation_guard,
+    check_config,
+    check_h5,
+    indexed_datasets,
+    numeric_dataset,
+    open_h5,
+    read_names_attr,
+    read_text_attr,
+)
 from nerve.saving.keras_config import compile_settings, is_keras_config, translate_config
 from nerve.saving.serialization import deserialize_object
 from nerve.saving.weights_io import _children, _own_weights
@@ -33,19 +45,19 @@ __all__ = [
 ]
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf8") if isinstance(value, bytes) else str(value)
-
-
 def is_legacy_h5(handle: h5py.Group) -> bool:
     """Whether an HDF5 file uses the legacy Keras layout (`model_weights` or `layer_names`)."""
     return "model_weights" in handle or "layer_names" in handle.attrs
 
 
-def _build(config: dict[str, Any], custom_objects: dict[str, Any] | None) -> Any:
+def _build(config: dict[str, Any], custom_objects: dict[str, Any] | None, path: str | None = None,
+           budget: int | None = None) -> Any:
     from nerve.models.model import Model
 
-    model = deserialize_object(translate_config(config, custom_objects), custom_objects)
+    translated = translate_config(config, custom_objects)
+    where = f"'{path}'" if path else "The Keras config"
+    with allocation_guard(budget if budget is not None else allocation_budget(None), where, path):
+        model = deserialize_object(translated, custom_objects)
     if not isinstance(model, Model):
         raise ValueError(f"The file holds a {type(model).__name__}, not a model.")
     return model
@@ -88,24 +100,23 @@ def _restore_optimizer(model: Any, config: dict[str, Any], datasets: list[Any]) 
             f"({len(found)} saved variables vs {len(shapes)}); the optimizer starts fresh.", stacklevel=4,
         )
         return
-    for var, data in zip(variables, datasets):
-        var.assign(np.asarray(data[()]))
+    values = [np.asarray(data[()]) for data in datasets]
+    for var, value in zip(variables, values):
+        var.assign(value)
 
 
 # ---------------------------------------------------------------- weights
 def _plan_by_name(group: h5py.Group, layer: Any, path: str, plan: list) -> None:
     """Pair a Keras 3 weights group with `layer`, sublayers matched by their saved name."""
     own = _own_weights(layer)
-    stored = group.get("vars")
-    datasets = [stored[str(i)] for i in range(len(stored))] if stored is not None else []
+    datasets = indexed_datasets(group.get("vars"), "The weights")
     _check_shapes(layer, own, datasets, path)
     plan.extend(zip(own, datasets))
     children = _children(layer)
-    if not children:
-        return
     stored_layers = group.get("layers")
-    groups = dict(stored_layers.items()) if stored_layers is not None else {}
-    by_name = {_text(g["vars"].attrs.get("name", "")): key for key, g in groups.items() if "vars" in g}
+    groups = dict(stored_layers.items()) if isinstance(stored_layers, h5py.Group) else {}
+    by_name = {read_text_attr(g["vars"], "name", "The weights") or "": key for key, g in groups.items()
+               if isinstance(g, h5py.Group) and isinstance(g.get("vars"), h5py.Group)}
     used = set()
     for key, sub in children:
         found = by_name.get(sub.name, key if key in groups else None)
@@ -116,7 +127,8 @@ def _plan_by_name(group: h5py.Group, layer: Any, path: str, plan: list) -> None:
             continue
         used.add(found)
         _plan_by_name(groups[found], sub, f"{path}/layers/{found}", plan)
-    unused = sorted(k for k, g in groups.items() if k not in used and len(g.get("vars", ())))
+    unused = sorted(k for k, g in groups.items() if k not in used and isinstance(g, h5py.Group)
+                    and len(g.get("vars", ())))
     if unused:
         raise ValueError(f"The file has weights at {[f'{path}/layers/{k}' for k in unused]} that no layer of "
                          f"'{layer.name}' takes; the model built from its config does not match them.")
@@ -131,26 +143,31 @@ def _check_shapes(layer: Any, own: list[Any], datasets: list[Any], where: str) -
             f"has weights of shapes {expected}, the file has {found}."
         )
     for data in datasets:
-        if data.dtype.kind not in "fiub":
-            raise ValueError(f"Weight '{data.name}' is stored with dtype {data.dtype}; only numbers are loaded.")
+        numeric_dataset(data, "The weights")
 
 
 def _assign(plan: list) -> None:
-    for var, data in plan:
-        var.assign(np.asarray(data[()]))
+    values = [np.asarray(data[()]) for _, data in plan]  # all read first: a damaged dataset changes no weight
+    for (var, _), value in zip(plan, values):
+        var.assign(value)
 
 
 def _legacy_layers(group: h5py.Group) -> list[tuple[str, list[Any]]]:
     """(layer name, datasets in saved order) for every layer of a legacy weights group."""
     out = []
-    for name in (_text(n) for n in group.attrs["layer_names"]):
+    for name in read_names_attr(group, "layer_names", "The weights"):
         sub = group[name]
-        out.append((name, [sub[_text(w)] for w in sub.attrs.get("weight_names", [])]))
+        if not isinstance(sub, h5py.Group):
+            raise ModelFileError(f"The weights of layer '{name}' should be an HDF5 group, and are a "
+                                 f"{type(sub).__name__}.")
+        out.append((name, [numeric_dataset(sub[w], "The weights") for w in read_names_attr(sub, "weight_names",
+                                                                                         "The weights")]))
     return out
 
 
 def load_legacy_weights(handle: h5py.Group, model: Any, skip_mismatch: bool = False, by_name: bool = False) -> None:
     """Load legacy Keras HDF5 weights: by layer order as Keras does, or by layer name."""
+    check_h5(handle, "The weights file", None)  # also for files that do not come through load_weights
     group = handle["model_weights"] if "model_weights" in handle else handle
     stored = [(n, d) for n, d in _legacy_layers(group) if d and n != "top_level_model_weights"]
     targets = [layer for layer in model.layers if layer.weights]
@@ -190,39 +207,47 @@ def load_legacy_weights(handle: h5py.Group, model: Any, skip_mismatch: bool = Fa
 
 
 # ---------------------------------------------------------------- load_model
-def load_keras_archive(config: dict[str, Any], weights: bytes | None, custom_objects: dict[str, Any] | None,
-                       compile: bool) -> Any:
-    """Build a model from a Keras 3 `.keras` archive's config.json and model.weights.h5."""
-    model = _build(config, custom_objects)
+def load_keras_archive(config: dict[str, Any], weights: Any, custom_objects: dict[str, Any] | None,
+                       compile: bool, path: str | None = None, budget: int | None = None) -> Any:
+    """Build a model from a Keras 3 `.keras` archive's config.json and model.weights.h5 (bytes or a file)."""
+    if isinstance(weights, (bytes, bytearray)):
+        weights = io.BytesIO(weights)
+    if budget is None and weights is not None:
+        budget = allocation_budget(weights.seek(0, 2))
+        weights.seek(0)
+    model = _build(config, custom_objects, path, budget)
     compiled = bool(compile and config.get("compile_config")) and _compile(model, config["compile_config"],
                                                                           custom_objects)
     if weights is None:
         return model
     try:
-        handle = h5py.File(io.BytesIO(weights), "r")
+        handle = open_h5(weights)
     except OSError as err:
         raise ValueError(f"its model.weights.h5 cannot be read as HDF5 ({err}); the file may be corrupted.") from None
     with handle:
+        check_h5(handle, "its model.weights.h5", path)
         plan: list = []
         _plan_by_name(handle, model, "", plan)
         _assign(plan)
-        stored = handle.get("optimizer/vars")
-        if compiled and stored is not None and len(stored):
-            _restore_optimizer(model, config, [stored[str(i)] for i in range(len(stored))])
+        stored = indexed_datasets(handle.get("optimizer/vars"), "The optimizer state")
+        if compiled and stored:
+            _restore_optimizer(model, config, stored)
     return model
 
 
 def _legacy_config(handle: h5py.File, key: str) -> dict[str, Any] | None:
-    raw = handle.attrs.get(key)
+    raw = read_text_attr(handle, key, "The file")
     if raw is None:
         return None
-    value = json.loads(_text(raw) if not isinstance(raw, str) else raw)
+    value = json.loads(raw)
     if not isinstance(value, dict):
         raise ValueError(f"the '{key}' attribute is not a JSON object")
+    check_config(value, f"The '{key}' attribute")
     return value
 
 
-def load_legacy_h5(handle: h5py.File, custom_objects: dict[str, Any] | None, compile: bool) -> Any:
+def load_legacy_h5(handle: h5py.File, custom_objects: dict[str, Any] | None, compile: bool, path: str | None = None,
+                   budget: int | None = None) -> Any:
     """Build a model from a legacy Keras HDF5 file (tf.keras 2.x or Keras 3's legacy writer)."""
     config = _legacy_config(handle, "model_config")
     if config is None:
@@ -230,16 +255,16 @@ def load_legacy_h5(handle: h5py.File, custom_objects: dict[str, Any] | None, com
             "the file holds weights only (no model config). Rebuild the model in code and call "
             "model.load_weights(path)."
         )
-    model = _build(config, custom_objects)
+    model = _build(config, custom_objects, path, budget)
     training = _legacy_config(handle, "training_config") if compile else None
     compiled = training is not None and _compile(model, training, custom_objects)
     load_legacy_weights(handle, model, by_name=True)
     stored = handle.get("optimizer_weights")
-    if compiled and stored is not None:
-        names = [_text(n) for n in stored.attrs.get("weight_names", [])]
-        version = _text(handle.attrs.get("keras_version", ""))
+    if compiled and isinstance(stored, h5py.Group):
+        names = read_names_attr(stored, "weight_names", "The optimizer state")
+        version = read_text_attr(handle, "keras_version", "The file") or ""
         if names and version.startswith("3."):
-            _restore_optimizer(model, config, [stored[n] for n in names])
+            _restore_optimizer(model, config, [numeric_dataset(stored[n], "The optimizer state") for n in names])
         elif names:
             warnings.warn(
                 f"The optimizer state of this Keras {version or '2'} file is not restored (Keras 2 orders it "

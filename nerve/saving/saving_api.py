@@ -14,6 +14,7 @@ classes up only in nerve's registry, and names the file in every error.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -25,6 +26,22 @@ import h5py
 
 from nerve.saving import integrity, keras_import
 from nerve.saving.atomic import atomic_path
+from nerve.saving.file_checks import (
+    MAX_CONFIG_BYTES,
+    ModelFileError,
+    allocation_budget,
+    allocation_guard,
+    as_file_error,
+    check_archive,
+    check_config,
+    check_h5,
+    checked_optimizer_config,
+    open_h5,
+    open_member,
+    read_member,
+    read_text_attr,
+    safe_yaml,
+)
 from nerve.saving.serialization import deserialize_object, serialize_object
 from nerve.saving.weights_io import read_optimizer, read_weights, write_optimizer, write_weights
 from nerve.version import __version__
@@ -33,11 +50,8 @@ __all__ = ["load_model", "load_weights", "model_from_json", "model_from_yaml", "
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _H5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_MAX_CONFIG_BYTES = 64 * 1024 * 1024
-
-
-class _FileError(ValueError):
-    """A model file that cannot be read, with the path in the message."""
+_MAX_CONFIG_BYTES = MAX_CONFIG_BYTES
+_FileError = ModelFileError  # every refusal of a file: nerve.saving.ModelFileError
 
 
 def _kind(path: str) -> str:
@@ -146,7 +160,8 @@ def _compile_from_config(model: Any, config: dict[str, Any], custom_objects: dic
         return _resolve_spec(spec, custom_objects)
 
     model.compile(
-        optimizer=optimizers.deserialize(config["optimizer"]),
+        optimizer=optimizers.deserialize(checked_optimizer_config(config["optimizer"], custom_objects,
+                                                                  "The compile settings")),
         loss=loss_spec(config.get("loss")),
         loss_weights=config.get("loss_weights"),
         metrics=metric_spec(config.get("metrics")),
@@ -245,9 +260,16 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
 # ---------------------------------------------------------------- load
 def _open_h5(source: Any, path: str) -> h5py.File:
     try:
-        return h5py.File(source, "r")
-    except OSError as err:
-        raise _FileError(f"'{path}' cannot be read as HDF5: {err}. The file may be truncated or corrupted.") from None
+        handle = open_h5(source)
+    except Exception as err:  # noqa: BLE001 (OSError mostly; h5py raises others for some damaged headers)
+        raise _FileError(f"'{path}' cannot be read as HDF5: {err}. The file may be truncated or corrupted.",
+                         path) from None
+    try:
+        check_h5(handle, f"'{path}'", path)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 def _read_json(raw: bytes | str, path: str, what: str) -> dict[str, Any]:
@@ -255,11 +277,41 @@ def _read_json(raw: bytes | str, path: str, what: str) -> dict[str, Any]:
         raise _FileError(f"'{path}': the {what} is {len(raw)} bytes, over the {_MAX_CONFIG_BYTES}-byte limit.")
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise _FileError(f"'{path}': the {what} is not valid JSON ({err}).") from None
     if not isinstance(value, dict):
         raise _FileError(f"'{path}': the {what} must be a JSON object.")
+    check_config(value, f"'{path}': the {what}", path)
     return value
+
+
+def _open_archive(path: str) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as err:
+        raise _FileError(f"'{path}' is not a valid '.keras' zip: {err}", path) from None
+    try:
+        check_archive(archive, path)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+def _read_archive(path: str, stack: contextlib.ExitStack) -> tuple[dict[str, Any], Any, int, dict[str, Any] | None]:
+    """config.json, metadata.json and a file over model.weights.h5 (closed by `stack`) of a `.keras` zip, with the
+    weights' size; each member is checked before it is read."""
+    with _open_archive(path) as archive:
+        names = set(archive.namelist())
+        if "config.json" not in names:
+            raise _FileError(f"'{path}' has no config.json: it is not a saved model.", path)
+        config = _read_json(read_member(archive, "config.json", path, _MAX_CONFIG_BYTES), path, "config.json")
+        metadata = _read_json(read_member(archive, "metadata.json", path, _MAX_CONFIG_BYTES), path,
+                              "metadata.json") if "metadata.json" in names else None
+        weights, size = open_member(archive, "model.weights.h5", path) if "model.weights.h5" in names else (None, 0)
+        if weights is not None:
+            stack.callback(weights.close)
+    return config, weights, size, metadata
 
 
 def _build_for_weights(model: Any) -> None:
@@ -280,6 +332,10 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         compile: also restore the compile settings and optimizer state (default True).
         safe_mode: accepted for Keras compatibility; nerve never runs code from a file.
 
+    Raises:
+        ModelFileError: the file is truncated, corrupted, hostile or not a model (see nerve.saving.file_checks).
+        FileNotFoundError: there is no file at `filepath`.
+
     Example:
         >>> best_model = nerve.models.load_model("dm_15_0.97.hdf5")
     """
@@ -287,93 +343,104 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     kind = _checked_kind(path)
     try:
         if kind == "keras":
-            try:
-                archive = zipfile.ZipFile(path)
-            except zipfile.BadZipFile as err:
-                raise _FileError(f"'{path}' is not a valid '.keras' zip: {err}") from None
-            with archive:
-                names = set(archive.namelist())
-                if "config.json" not in names:
-                    raise _FileError(f"'{path}' has no config.json: it is not a saved model.")
-                config = _read_json(archive.read("config.json"), path, "config.json")
-                weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
-                metadata = _read_json(archive.read("metadata.json"), path, "metadata.json") \
-                    if "metadata.json" in names else None
-            if keras_import.is_keras_config(config, metadata):  # written by Keras, not nerve
-                return keras_import.load_keras_archive(config, weights, custom_objects, compile)
-            model = deserialize_object(config, custom_objects)
-            if compile and config.get("compile_config"):
-                _compile_from_config(model, config["compile_config"], custom_objects)
-            if weights is not None:
-                with _open_h5(io.BytesIO(weights), path) as handle:
-                    _load_state(model, handle, compile)
-            return model
+            with contextlib.ExitStack() as stack:
+                config, weights, size, metadata = _read_archive(path, stack)
+                budget = allocation_budget(size)
+                if keras_import.is_keras_config(config, metadata):  # written by Keras, not nerve
+                    return keras_import.load_keras_archive(config, weights, custom_objects, compile, path, budget)
+                with allocation_guard(budget, f"'{path}'", path):
+                    model = deserialize_object(config, custom_objects)
+                if compile and config.get("compile_config"):
+                    _compile_from_config(model, config["compile_config"], custom_objects)
+                if weights is not None:
+                    with _open_h5(weights, path) as handle:
+                        _load_state(model, handle, compile)
+                return model
         with _open_h5(path, path) as handle:
+            budget = allocation_budget(os.path.getsize(path))
             if keras_import.is_legacy_h5(handle):  # tf.keras 2.x / Keras 3 legacy HDF5
-                return keras_import.load_legacy_h5(handle, custom_objects, compile)
-            if "model_config" not in handle.attrs:
+                return keras_import.load_legacy_h5(handle, custom_objects, compile, path, budget)
+            raw = read_text_attr(handle, "model_config", f"'{path}'")
+            if raw is None:
                 raise _FileError(
                     f"'{path}' holds weights only (no model config). Rebuild the model in code and call "
                     "model.load_weights(path)."
                 )
-            raw = handle.attrs["model_config"]
-            config = _read_json(raw if isinstance(raw, (str, bytes)) else bytes(raw), path, "model config")
-            model = deserialize_object(config, custom_objects)
-            if compile and "compile_config" in handle.attrs:
-                _compile_from_config(model, _read_json(handle.attrs["compile_config"], path, "compile config"),
-                                     custom_objects)
+            config = _read_json(raw, path, "model config")
+            with allocation_guard(budget, f"'{path}'", path):
+                model = deserialize_object(config, custom_objects)
+            raw = read_text_attr(handle, "compile_config", f"'{path}'") if compile else None
+            if raw is not None:
+                _compile_from_config(model, _read_json(raw, path, "compile config"), custom_objects)
             _load_state(model, handle, compile)
             return model
-    except _FileError:
+    except Warning:
         raise
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"Cannot load '{path}': {err}") from err
+    except Exception as err:  # anything else a damaged or hostile file provokes: one type, naming the file
+        raise as_file_error(err, f"'{path}'", path) from err
 
 
 def _load_state(model: Any, handle: h5py.File, compile: bool) -> None:
-    read_weights(handle, model)
+    read_weights(handle, model, strict=True)
     if compile and getattr(model, "compiled", False) and "optimizer" in handle:
         model._prepare_optimizer()
         read_optimizer(handle, model.optimizer)
 
 
 def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False) -> None:
-    """Load weights saved by `save_weights` or `save` into `model`, checked layer by layer."""
+    """Load weights saved by `save_weights` or `save` into `model`, checked layer by layer.
+
+    Raises ModelFileError (and changes no weight) if the file is damaged, hostile, or does not fit the model.
+    """
     path = os.fspath(filepath)
     _build_for_weights(model)
     kind = _checked_kind(path)
-    if kind == "keras":
-        with zipfile.ZipFile(path) as archive:
-            if "model.weights.h5" not in archive.namelist():
-                raise _FileError(f"'{path}' holds no model.weights.h5.")
-            data = archive.read("model.weights.h5")
-        with _open_h5(io.BytesIO(data), path) as handle:
-            read_weights(handle, model, skip_mismatch)
-        return
-    with _open_h5(path, path) as handle:
-        try:
+    try:
+        if kind == "keras":
+            with _open_archive(path) as archive:
+                if "model.weights.h5" not in archive.namelist():
+                    raise _FileError(f"'{path}' holds no model.weights.h5.", path)
+                data, _ = open_member(archive, "model.weights.h5", path)
+            with data, _open_h5(data, path) as handle:
+                read_weights(handle, model, skip_mismatch)
+            return
+        with _open_h5(path, path) as handle:
             if keras_import.is_legacy_h5(handle):
                 keras_import.load_legacy_weights(handle, model, skip_mismatch)
             else:
                 read_weights(handle, model, skip_mismatch)
-        except ValueError as err:
-            raise ValueError(f"Cannot load weights from '{path}' into model '{model.name}': {err}") from None
+    except Warning:
+        raise
+    except Exception as err:
+        raise as_file_error(err, f"'{path}' into model '{model.name}'", path, "Cannot load weights from") from err
+
+
+def _from_string(text: Any, what: str, parse: Any, custom_objects: dict[str, Any] | None) -> Any:
+    where = f"the {what} config"
+    try:
+        if not isinstance(text, (str, bytes)):
+            raise ModelFileError(f"model_from_{what.lower()} expects a string. Received: {type(text).__name__}")
+        if len(text) > _MAX_CONFIG_BYTES:
+            raise ModelFileError(f"The {what} string is {len(text)} bytes, over the {_MAX_CONFIG_BYTES}-byte limit.")
+        config = parse(text)
+        if not isinstance(config, dict):
+            raise ModelFileError(f"The {what} string does not describe a model config (a mapping was expected).")
+        check_config(config, f"The {what} string")
+        if keras_import.is_keras_config(config):
+            config = keras_import.translate_config(config, custom_objects)
+        with allocation_guard(allocation_budget(None), f"The {what} config", None):
+            return deserialize_object(config, custom_objects)
+    except Warning:
+        raise
+    except Exception as err:
+        raise as_file_error(err, where, None, "Cannot build a model from") from err
 
 
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
-    """Rebuild a model (architecture only, new weights) from `model.to_json()`."""
-    config = _read_json(json_string, "<json string>", "JSON")
-    if keras_import.is_keras_config(config):
-        config = keras_import.translate_config(config, custom_objects)
-    return deserialize_object(config, custom_objects)
+    """Rebuild a model (architecture only, new weights) from `model.to_json()`; ModelFileError if it cannot."""
+    return _from_string(json_string, "JSON", json.loads, custom_objects)
 
 
 def model_from_yaml(yaml_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
-    """Rebuild a model from `model.to_yaml()`; parsed with yaml.safe_load (no code runs)."""
-    import yaml
-
-    config = yaml.safe_load(yaml_string)
-    if not isinstance(config, dict):
-        raise ValueError("The YAML string does not describe a model config (a mapping was expected).")
-    return deserialize_object(config, custom_objects)
-
+    """Rebuild a model from `model.to_yaml()`; parsed with yaml's SafeLoader (no code runs); ModelFileError if it cannot."""
+    return _from_string(yaml_string, "YAML", safe_yaml, custom_objects)

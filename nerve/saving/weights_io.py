@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from nerve import backend
+from nerve.saving.file_checks import indexed_datasets
 
 __all__ = ["read_optimizer", "read_weights", "write_optimizer", "write_weights"]
 
@@ -48,11 +49,15 @@ def write_weights(group: h5py.Group, layer: Any) -> None:
             write_weights(layers.require_group(key), sub)
 
 
-def _plan(group: h5py.Group, layer: Any, path: str, skip_mismatch: bool, plan: list) -> None:
-    """Collect (variable, dataset) pairs, raising on the first layer that does not fit."""
+def _plan(group: h5py.Group, layer: Any, path: str, skip_mismatch: bool, plan: list,
+          unused: list | None = None) -> None:
+    """Collect (variable, dataset) pairs, raising on the first layer that does not fit; stored layers with weights
+    that no sublayer takes go to `unused`."""
     own = _own_weights(layer)
     stored = group.get("vars")
-    datasets = [stored[str(i)] for i in range(len(stored))] if stored is not None else []
+    if stored is not None and not isinstance(stored, h5py.Group):
+        raise ValueError(f"'{stored.name}' should be a group of weights, and is a {type(stored).__name__}.")
+    datasets = indexed_datasets(stored, "The weights")
     expected = [v.shape for v in own]
     found = [tuple(d.shape) for d in datasets]
     if expected != found:
@@ -65,15 +70,16 @@ def _plan(group: h5py.Group, layer: Any, path: str, skip_mismatch: bool, plan: l
         else:
             raise ValueError(message + " Load into a model with the same architecture, or pass skip_mismatch=True.")
     else:
-        for var, data in zip(own, datasets):
-            if data.dtype.kind not in "fiub":
-                raise ValueError(f"Weight '{var.path}' is stored with dtype {data.dtype}; only numbers are loaded.")
-            plan.append((var, data))
+        plan.extend(zip(own, datasets))
     children = _children(layer)
-    if not children:
-        return
     stored_layers = group.get("layers")
+    if stored_layers is not None and not isinstance(stored_layers, h5py.Group):
+        raise ValueError(f"'{stored_layers.name}' should be a group of layers, and is a {type(stored_layers).__name__}.")
     available = sorted(stored_layers.keys()) if stored_layers is not None else []
+    if unused is not None:
+        taken = {key for key, _ in children}
+        unused.extend(f"{path}/layers/{key}" for key in available if key not in taken and _holds_weights(
+            stored_layers[key]))
     for key, sub in children:
         if key not in available:
             if not sub.weights:
@@ -86,15 +92,39 @@ def _plan(group: h5py.Group, layer: Any, path: str, skip_mismatch: bool, plan: l
                 warnings.warn(message + " Skipped (skip_mismatch=True).", stacklevel=4)
                 continue
             raise ValueError(message + " Load into a model with the same architecture.")
-        _plan(stored_layers[key], sub, f"{path}/layers/{key}", skip_mismatch, plan)
+        child = stored_layers[key]
+        if not isinstance(child, h5py.Group):
+            raise ValueError(f"'{child.name}' should be a group of weights, and is a {type(child).__name__}.")
+        _plan(child, sub, f"{path}/layers/{key}", skip_mismatch, plan, unused)
 
 
-def read_weights(group: h5py.Group, layer: Any, skip_mismatch: bool = False) -> None:
-    """Load weights written by `write_weights` into `layer` (all checked before any is set)."""
+def _holds_weights(group: Any) -> bool:
+    """Whether a stored layer group holds any weight, itself or in its sublayers."""
+    if not isinstance(group, h5py.Group):
+        return True
+    own = group.get("vars")
+    if own is not None and (not isinstance(own, h5py.Group) or len(own)):
+        return True
+    layers = group.get("layers")
+    return layers is not None and (not isinstance(layers, h5py.Group) or any(
+        _holds_weights(sub) for sub in layers.values()))
+
+
+def read_weights(group: h5py.Group, layer: Any, skip_mismatch: bool = False, strict: bool = False) -> None:
+    """Load weights written by `write_weights` into `layer` (all checked before any is set).
+
+    `strict`: also refuse a file with weights for layers that `layer` does not have (as `load_model` does: the
+    model was built from the same file's config, so they must match).
+    """
     plan: list = []
-    _plan(group, layer, group.name.rstrip("/") or "", skip_mismatch, plan)
-    for var, data in plan:
-        var.assign(np.asarray(data[()]))
+    unused: list | None = [] if strict else None
+    _plan(group, layer, group.name.rstrip("/") or "", skip_mismatch, plan, unused)
+    if unused:
+        raise ValueError(f"The file has weights at {unused[:5]} that no layer of '{layer.name}' takes; the model "
+                         "built from its config does not match its weights.")
+    values = [np.asarray(data[()]) for _, data in plan]  # all read first: a damaged dataset changes no weight
+    for (var, _), value in zip(plan, values):
+        var.assign(value)
 
 
 def write_optimizer(group: h5py.Group, optimizer: Any) -> None:
@@ -112,7 +142,7 @@ def read_optimizer(group: h5py.Group, optimizer: Any) -> bool:
     if stored is None:
         return False
     variables = list(optimizer.variables)
-    datasets = [stored[str(i)] for i in range(len(stored))]
+    datasets = indexed_datasets(stored, "The optimizer state")
     shapes = [tuple(v.shape) for v in variables]
     found = [tuple(d.shape) for d in datasets]
     if shapes != found:
@@ -121,6 +151,7 @@ def read_optimizer(group: h5py.Group, optimizer: Any) -> bool:
             f"variables vs {len(shapes)}); the optimizer starts fresh.", stacklevel=3,
         )
         return False
-    for var, data in zip(variables, datasets):
-        var.assign(np.asarray(data[()]))
+    values = [np.asarray(data[()]) for data in datasets]
+    for var, value in zip(variables, values):
+        var.assign(value)
     return True

@@ -9,6 +9,7 @@ bar redraws or an epoch ends.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import warnings
 from typing import Any
@@ -454,7 +455,10 @@ class Trainer:
                 runtime.barrier()  # e.g. rank 0's last checkpoint is on disk before anyone reads it
         finally:
             self._replicas = None
-            self.__dict__.pop("_train_forward", None)
+            if self.__dict__.pop("_train_forward", None) is not None:
+                # DistributedDataParallel sits in reference cycles; freed only by the cyclic GC, it could
+                # outlive the process group and abort the interpreter's exit ("terminate called ...").
+                gc.collect()
 
     def _fit_loop(self, data: Any, val_data: Any, callbacks: Any, verbose: int, epochs: int,
                   initial_epoch: int, validation_freq: int) -> History:
