@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -113,36 +112,32 @@ def serialize_schedule(schedule: Callable[..., Any]) -> Any:
 
 
 def deserialize_schedule(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Callable[..., Any]:
-    """Rebuild a schedule from `serialize_schedule`'s output (or a Keras schedule config)."""
+    """Rebuild a schedule from `serialize_schedule`'s output (or a Keras schedule config).
+
+    Names resolve through `custom_objects`, registered objects and nerve's own schedules only:
+    a config never makes nerve import the module it names (a config is data, not code).
+    """
+    from nerve.optimizers import schedules
+    from nerve.saving.object_registration import get_registered_object
+
     class_name = config.get("class_name")
     inner = config.get("config")
     if class_name == "function":
-        if custom_objects and inner in custom_objects:
-            return custom_objects[inner]
-        module = config.get("module")
-        if module and inner:
-            fn = getattr(importlib.import_module(module), str(inner), None)
-            if fn is not None:
-                return fn
+        fn = (custom_objects or {}).get(inner) or get_registered_object(str(inner), custom_objects)
+        if fn is not None:
+            return fn
         raise ValueError(
             f"Could not find the learning-rate function {inner!r}. help: pass it in "
-            f"custom_objects={{'{inner}': fn}}. Received: learning_rate={config!r}"
+            f"custom_objects={{'{inner}': fn}} or register it with nerve.saving.register_nerve_serializable(). "
+            f"Received: learning_rate={config!r}"
         )
-    cls = (custom_objects or {}).get(class_name)
-    if cls is None:
-        try:  # nerve's own schedules, by class name (also for Keras's configs)
-            cls = getattr(importlib.import_module("nerve.optimizers.schedules"), str(class_name), None)
-        except ImportError:
-            cls = None
-    module = config.get("module") or ""
-    if cls is None and module and not module.split(".")[0] == "keras":
-        try:
-            cls = getattr(importlib.import_module(module), str(class_name), None)
-        except ImportError:
-            cls = None
+    cls = (custom_objects or {}).get(class_name) or get_registered_object(str(class_name), custom_objects)
+    if cls is None:  # nerve's own schedules, by class name (also for Keras's configs)
+        found = getattr(schedules, str(class_name), None)
+        cls = found if isinstance(found, type) else None
     if cls is None:
         raise ValueError(
-            f"Unknown learning-rate schedule {class_name!r}. help: pass the class in custom_objects. "
+            f"Unknown learning-rate schedule {class_name!r}. help: pass the class in custom_objects or register it. "
             f"Received: learning_rate={config!r}"
         )
     return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
