@@ -82,11 +82,6 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
-def timeout_s() -> float:
-    """Seconds a collective waits for the other processes before failing."""
-    return _timeout_s
-
-
 def _resolve_timeout(timeout: float | None) -> float:
     if timeout is None:
         raw = os.environ.get(_TIMEOUT_ENV)
